@@ -1,0 +1,54 @@
+# One entry per job. `make local` and `make test` work on a fresh clone: both create .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+IMDB ?= ../shared/data/imdb
+DATA ?= data/processed
+MODEL ?= models/default
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := 1
+
+.PHONY: venv node test local prepare train evaluate train-default bench lint synth snapshot deploy smoke clean
+
+venv: $(STAMP)
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+node: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: venv node  ## the whole test suite (what CI runs)
+	$(PY) -m pytest -q
+
+local: venv  ## the whole system on this machine: site, API, model server
+	$(PY) scripts/local_stack.py --model $(MODEL)
+
+prepare: venv  ## IMDb -> processed training channel (default source: the official tarball)
+	$(PY) scripts/prepare_data.py --source $(IMDB) --out $(DATA)
+
+train: venv
+	$(PY) model_code/train.py --data-dir $(DATA) --model-dir build/model --output-data-dir build/output
+
+evaluate: venv
+	$(PY) scripts/evaluate.py --model build/model --data $(IMDB)/test.jsonl.gz --out build/evaluation
+
+train-default: venv  ## rebuild models/default from the real IMDb data (documented in models/default/README.md)
+	bash scripts/train_default_model.sh $(IMDB)
+
+bench: venv  ## every benchmark; prints figures
+	$(PY) scripts/bench_preprocessing.py --data $(IMDB)/train.jsonl.gz
+	$(PY) scripts/bench_inference.py --model $(MODEL) --data $(IMDB)/test.jsonl.gz
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf build .pytest_cache
