@@ -1,0 +1,319 @@
+"""API Gateway (REST, proxy integration) handler for `POST /predict`.
+
+The handler is thin: it turns the proxy event into a validated review (pure functions below),
+asks the SageMaker endpoint for its sentiment, and answers with the documented status, a JSON
+body and the CORS headers for the caller's origin. Review text is never logged; each request
+logs one line with the review's length, the status and the latency.
+
+Environment:
+    ENDPOINT_NAME      the SageMaker endpoint to invoke
+    ALLOWED_ORIGINS    comma-separated exact origins that may call the API from a browser
+    MAX_REVIEW_CHARS   longest review accepted (default 20000); longer ones get 413
+    SAGEMAKER_CONNECT_TIMEOUT_S, SAGEMAKER_READ_TIMEOUT_S, SAGEMAKER_MAX_ATTEMPTS
+                       the client's timeouts and total attempts (defaults 2 s, 8 s, 2), read
+                       once at cold start; the defaults keep the worst case under API Gateway's
+                       29 s integration timeout
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+DEFAULT_MAX_REVIEW_CHARS = 20_000
+# JSON may spell one character as a 12-byte surrogate-pair escape; anything bigger than this is
+# refused before it is decoded or parsed.
+MAX_BODY_BYTES_PER_CHAR = 12
+MAX_BODY_SLACK_BYTES = 4096
+PREFLIGHT_MAX_AGE_S = 600
+RETRY_AFTER_S = 5
+
+logger = logging.getLogger("predict_proxy")
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+# Created once per Lambda container so the connection pool survives between invocations.
+sagemaker_runtime = boto3.client(
+    "sagemaker-runtime",
+    config=Config(
+        connect_timeout=float(os.environ.get("SAGEMAKER_CONNECT_TIMEOUT_S", "2")),
+        read_timeout=float(os.environ.get("SAGEMAKER_READ_TIMEOUT_S", "8")),
+        retries={"mode": "standard", "max_attempts": int(os.environ.get("SAGEMAKER_MAX_ATTEMPTS", "2"))},
+        max_pool_connections=int(os.environ.get("SAGEMAKER_MAX_POOL_CONNECTIONS", "32")),
+        tcp_keepalive=True,
+    ),
+)
+
+
+class ApiError(Exception):
+    """An answer other than 200, with the message the caller sees."""
+
+    def __init__(self, status: int, message: str, kind: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Settings:
+    endpoint_name: str
+    allowed_origins: frozenset[str]
+    max_review_chars: int
+
+
+def load_settings(environ) -> Settings:
+    try:
+        max_chars = int(environ.get("MAX_REVIEW_CHARS") or DEFAULT_MAX_REVIEW_CHARS)
+    except ValueError:
+        max_chars = DEFAULT_MAX_REVIEW_CHARS
+    origins = frozenset(
+        origin.strip().rstrip("/") for origin in environ.get("ALLOWED_ORIGINS", "").split(",") if origin.strip()
+    )
+    return Settings(environ.get("ENDPOINT_NAME", ""), origins, max(1, max_chars))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure functions: event -> review, outcome -> proxy response
+# ---------------------------------------------------------------------------------------------
+
+def header(event: dict, name: str) -> str | None:
+    """A request header by case-insensitive name (API Gateway keeps the caller's spelling)."""
+    headers = event.get("headers")
+    if not isinstance(headers, dict):
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == wanted:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def cors_headers(origin: str | None, allowed_origins: frozenset[str]) -> dict[str, str]:
+    headers = {"Vary": "Origin"}
+    if origin and origin in allowed_origins:
+        headers["Access-Control-Allow-Origin"] = origin
+    return headers
+
+
+def parse_media_type(content_type: str | None) -> tuple[str, str]:
+    """('text/plain', 'utf-8') from 'text/plain; charset=UTF-8'; ('', '') when absent."""
+    if not content_type:
+        return "", ""
+    media_type, *params = content_type.split(";")
+    charset = ""
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media_type.strip().lower(), charset
+
+
+def raw_body(event: dict) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "The request body is not valid base64.", "bad_body") from None
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "The review is not valid UTF-8 text.", "bad_encoding") from None
+    raise ApiError(400, "The request body is not text.", "bad_body")
+
+
+def decode_text(body: bytes, charset: str) -> str:
+    if charset not in ("", "utf-8", "utf8", "us-ascii", "ascii"):
+        raise ApiError(415, f"Unsupported charset {charset[:40]!r}: send the review as UTF-8.", "bad_charset")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "The review is not valid UTF-8 text.", "bad_encoding") from None
+
+
+def review_from_json(text: str) -> str:
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise ApiError(400, "The body is not valid JSON: it is nested too deeply.", "bad_json") from None
+    except ValueError as error:
+        detail = f" ({error.msg} at character {error.pos})" if isinstance(error, json.JSONDecodeError) else ""
+        raise ApiError(400, f"The body is not valid JSON{detail}.", "bad_json") from None
+    if not isinstance(document, dict) or "review" not in document:
+        raise ApiError(400, 'Send a JSON object with the review as a string: {"review": "..."}.', "bad_json")
+    review = document["review"]
+    if not isinstance(review, str):
+        raise ApiError(400, 'The "review" field must be a string.', "bad_json")
+    return review
+
+
+def extract_review(event: dict, max_review_chars: int) -> str:
+    """The review in a POST event, or ApiError saying what the caller got wrong."""
+    media_type, charset = parse_media_type(header(event, "content-type"))
+    if media_type not in ("text/plain", "application/json"):
+        shown = f" {media_type[:60]!r}" if media_type else ""
+        raise ApiError(
+            415,
+            f"Unsupported content type{shown}: send the review as text/plain or as application/json "
+            '{"review": "..."}.',
+            "unsupported_media_type",
+        )
+    body = raw_body(event)
+    if len(body) > max_review_chars * MAX_BODY_BYTES_PER_CHAR + MAX_BODY_SLACK_BYTES:
+        raise ApiError(413, too_long_message(max_review_chars), "too_long")
+    text = decode_text(body, charset)
+    review = review_from_json(text) if media_type == "application/json" else text
+    if not review.strip():
+        raise ApiError(400, "The review is empty: type a few words about a movie.", "empty")
+    if len(review) > max_review_chars:
+        raise ApiError(413, too_long_message(max_review_chars, len(review)), "too_long")
+    try:
+        review.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "The review contains invalid Unicode (an unpaired surrogate).", "bad_encoding") from None
+    return review
+
+
+def body_chars(event: dict) -> int:
+    body = event.get("body")
+    return len(body) if isinstance(body, str) else 0
+
+
+def too_long_message(limit: int, length: int | None = None) -> str:
+    got = f" ({length:,} characters)" if length is not None else ""
+    return f"The review is too long{got}: the limit is {limit:,} characters."
+
+
+def prediction_from_endpoint(body: bytes) -> dict:
+    """The endpoint's answer reduced to the API's 200 body, or ApiError(502) if it is not one."""
+    try:
+        answer = json.loads(body)
+        sentiment, score = answer["sentiment"], float(answer["score"])
+    except (ValueError, TypeError, KeyError, RecursionError):
+        raise ApiError(502, "The sentiment model gave an answer we could not read. Please try again.",
+                       "bad_model_answer") from None
+    if sentiment not in ("positive", "negative") or not 0.0 <= score <= 1.0:
+        raise ApiError(502, "The sentiment model gave an answer we could not read. Please try again.",
+                       "bad_model_answer")
+    return {"sentiment": sentiment, "score": score}
+
+
+def error_from_client_error(error: ClientError) -> ApiError:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ModelError":
+        return ApiError(502, "The sentiment model could not analyse this review. Please try again, "
+                             "or try a different review.", "model_error")
+    if code in ("ThrottlingException", "ModelNotReadyException", "TooManyRequestsException"):
+        return ApiError(503, "The service is busy right now. Please wait a few seconds and try again.", "throttled")
+    if code in ("ServiceUnavailable", "ValidationError"):
+        # ValidationError here means the endpoint does not exist or is being replaced: our own
+        # request is validated above, so to a visitor it is an outage, not their mistake.
+        return ApiError(503, "The sentiment service is unavailable right now. Please try again in a minute.",
+                        "unavailable")
+    return ApiError(502, "The sentiment service failed to answer. Please try again in a minute.", "upstream_error")
+
+
+def error_from_transport_error(error: BotoCoreError) -> ApiError:
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)):
+        return ApiError(504, "The sentiment model took too long to answer. Please try again in a moment.", "timeout")
+    if isinstance(error, (EndpointConnectionError, ConnectionClosedError)):
+        return ApiError(503, "The sentiment service cannot be reached right now. Please try again in a minute.",
+                        "unreachable")
+    return ApiError(502, "The sentiment service failed to answer. Please try again in a minute.", "upstream_error")
+
+
+def json_response(status: int, payload: dict, cors: dict[str, str], extra: dict[str, str] | None = None) -> dict:
+    headers = {
+        "Content-Type": "application/json",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        **cors,
+        **(extra or {}),
+    }
+    return {"statusCode": status, "headers": headers, "body": json.dumps(payload), "isBase64Encoded": False}
+
+
+def preflight_response(event: dict, cors: dict[str, str]) -> dict:
+    headers = {"Cache-Control": "no-store", **cors}
+    if "Access-Control-Allow-Origin" in cors:
+        headers.update({
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+        })
+    return {"statusCode": 204, "headers": headers, "body": "", "isBase64Encoded": False}
+
+
+# ---------------------------------------------------------------------------------------------
+# The edge: one call to the endpoint, and the handler
+# ---------------------------------------------------------------------------------------------
+
+def invoke_endpoint(endpoint_name: str, review: str) -> dict:
+    if not endpoint_name:
+        raise ApiError(503, "The sentiment service is not configured. Please try again later.", "not_configured")
+    try:
+        response = sagemaker_runtime.invoke_endpoint(
+            EndpointName=endpoint_name,
+            ContentType="application/json",
+            Accept="application/json",
+            Body=json.dumps({"review": review}).encode("utf-8"),
+        )
+        body = response["Body"].read()
+    except ClientError as error:
+        raise error_from_client_error(error) from None
+    except BotoCoreError as error:
+        raise error_from_transport_error(error) from None
+    return prediction_from_endpoint(body)
+
+
+def handler(event, context):
+    started = time.perf_counter()
+    settings = load_settings(os.environ)
+    event = event if isinstance(event, dict) else {}
+    cors = cors_headers(header(event, "origin"), settings.allowed_origins)
+    method = event.get("httpMethod")
+    method = method.upper() if isinstance(method, str) else ""
+    if method == "OPTIONS":
+        return preflight_response(event, cors)
+
+    review_chars = None
+    try:
+        if method != "POST":
+            raise ApiError(405, "Use POST to send a review.", "method_not_allowed")
+        review = extract_review(event, settings.max_review_chars)
+        review_chars = len(review)
+        status, payload, kind = 200, invoke_endpoint(settings.endpoint_name, review), "ok"
+    except ApiError as error:
+        status, payload, kind = error.status, {"error": error.message}, error.kind
+    except Exception:  # a bug here must still answer in JSON, never with a stack trace
+        logger.exception("unexpected error")
+        status, payload, kind = 500, {"error": "Something went wrong on our side. Please try again."}, "internal"
+
+    extra = {"Allow": "POST, OPTIONS"} if status == 405 else {}
+    if status == 503:
+        extra["Retry-After"] = str(RETRY_AFTER_S)
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(json.dumps({
+            "status": status, "outcome": kind, "body_chars": body_chars(event),
+            "review_chars": review_chars,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        }))
+    return json_response(status, payload, cors, extra)
