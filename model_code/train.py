@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Train the sentiment LSTM on a processed dataset folder (scripts/prepare_data.py).
+
+SageMaker runs it as the training entry point: hyperparameters arrive as flags, and
+SM_CHANNEL_TRAINING, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR give the default paths. Locally:
+
+    python model_code/train.py --data-dir data/processed --model-dir build/model
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from artifact import write_model_dir  # noqa: E402
+from dataset import DatasetError, EncodedSplit, load_dataset  # noqa: E402
+from network import ModelConfig, SentimentLSTM, pad_batch  # noqa: E402
+from preprocessing import TextSettings  # noqa: E402
+
+
+def flag(value: str) -> bool:
+    """Booleans as SageMaker passes them ("True"/"False") or as people type them."""
+    lowered = str(value).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    paths = parser.add_argument_group("paths (SageMaker sets the environment variables)")
+    paths.add_argument("--data-dir", default=env("SM_CHANNEL_TRAINING", "data/processed"),
+                       help="processed dataset folder (default: $SM_CHANNEL_TRAINING or data/processed)")
+    paths.add_argument("--model-dir", default=env("SM_MODEL_DIR", "build/model"),
+                       help="where the model directory is written (default: $SM_MODEL_DIR or build/model)")
+    paths.add_argument("--output-data-dir", default=env("SM_OUTPUT_DATA_DIR", "build/output"),
+                       help="extra outputs: metrics and plot copies (default: $SM_OUTPUT_DATA_DIR or build/output)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--embedding-dim", type=int, default=64, help="word embedding size (default: 64)")
+    model.add_argument("--hidden-dim", type=int, default=64, help="LSTM hidden size per direction (default: 64)")
+    model.add_argument("--num-layers", type=int, default=1, help="stacked LSTM layers (default: 1)")
+    model.add_argument("--bidirectional", type=flag, default=True, help="read both directions (default: true)")
+    model.add_argument("--readout", choices=("pool", "last"), default="pool",
+                       help="'pool': max+mean over steps plus final states; 'last': final states (default: pool)")
+    model.add_argument("--dropout", type=float, default=0.4, help="dropout before the classifier (default: 0.4)")
+    model.add_argument("--bigram-buckets", type=int, default=0,
+                       help="hashed word-pair embedding buckets, 0 = off (default: 0)")
+    model.add_argument("--bigram-dim", type=int, default=16, help="word-pair embedding size (default: 16)")
+    fit = parser.add_argument_group("training")
+    fit.add_argument("--epochs", type=int, default=6, help="maximum epochs (default: 6)")
+    fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
+    fit.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate (default: 3e-3)")
+    fit.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default: 0)")
+    fit.add_argument("--clip", type=float, default=1.0, help="gradient norm clip (default: 1.0)")
+    fit.add_argument("--patience", type=int, default=2,
+                     help="stop after this many epochs without a better validation accuracy (default: 2)")
+    fit.add_argument("--max-minutes", type=float, default=0,
+                     help="stop after the epoch that passes this wall-clock budget, 0 = none (default: 0)")
+    fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    fit.add_argument("--threads", type=int, default=0, help="torch CPU threads, 0 = all cores (default: 0)")
+    fit.add_argument("--dry-run", action="store_true",
+                     help="seconds-long smoke run: one epoch of at most 3 batches")
+    fit.add_argument("--quiet", action="store_true", help="no per-batch progress bar")
+    args = parser.parse_args(argv)
+    for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.dropout < 1:
+        parser.error("--dropout must be in [0, 1)")
+    return args
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def length_bucketed_batches(split: EncodedSplit, batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of reviews of similar length, so packed sequences waste little work."""
+    order = list(range(len(split)))
+    rng.shuffle(order)
+    lengths = split.lengths()
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start: start + pool], key=lambda i: lengths[i])
+        batches += [chunk[i: i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def tensors(split: EncodedSplit, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ids, lengths = pad_batch([split.review(i).tolist() for i in indices])
+    return ids, lengths, torch.as_tensor(split.labels[indices], dtype=torch.float32)
+
+
+@torch.no_grad()
+def evaluate(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256) -> dict:
+    model.eval()
+    order = sorted(range(len(split)), key=lambda i: split.offsets[i + 1] - split.offsets[i])
+    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        ids, lengths, labels = tensors(split, order[start: start + batch_size])
+        logits = model(ids, lengths)
+        total_loss += loss_fn(logits, labels).item()
+        correct += int(((logits > 0).float() == labels).sum())
+    return {"loss": total_loss / len(split), "accuracy": correct / len(split)}
+
+
+def plot_curve(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="training")
+    loss_ax.plot(epochs, [h["validation_loss"] for h in history], marker="o", label="validation")
+    loss_ax.set(xlabel="epoch", ylabel="BCE loss", title="Loss")
+    loss_ax.legend()
+    acc_ax.plot(epochs, [h["train_accuracy"] for h in history], marker="o", label="training")
+    acc_ax.plot(epochs, [h["validation_accuracy"] for h in history], marker="o", label="validation")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    acc_ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def train(args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    seed_everything(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    # Load data ---------------------------------------------------------------------------
+    splits, vocabulary, settings_json, manifest = load_dataset(Path(args.data_dir))
+    settings = TextSettings.from_json(settings_json)
+    train_split, validation_split = splits["train"], splits["validation"]
+    print(f"data: {len(train_split)} training and {len(validation_split)} validation reviews, "
+          f"vocabulary {len(vocabulary) + 2}, text mode {settings.mode}", flush=True)
+
+    # Build model -------------------------------------------------------------------------
+    config = ModelConfig(
+        vocab_size=len(vocabulary) + 2, embedding_dim=args.embedding_dim, hidden_dim=args.hidden_dim,
+        num_layers=args.num_layers, bidirectional=args.bidirectional, dropout=args.dropout,
+        readout=args.readout, bigram_buckets=args.bigram_buckets, bigram_dim=args.bigram_dim)
+    model = SentimentLSTM(config)
+    print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {asdict(config)}", flush=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+    rng = random.Random(args.seed)
+    epochs = 1 if args.dry_run else args.epochs
+    steps_per_epoch = math.ceil(len(train_split) / args.batch_size)
+    if args.dry_run:
+        steps_per_epoch = min(steps_per_epoch, 3)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
+
+    # Train -------------------------------------------------------------------------------
+    from tqdm import tqdm
+
+    history: list[dict] = []
+    best_state, best_accuracy, best_epoch, stale = None, -1.0, 0, 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        epoch_started = time.perf_counter()
+        batches = length_bucketed_batches(train_split, args.batch_size, rng)[:steps_per_epoch]
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit=" batches", disable=args.quiet,
+                   mininterval=5)
+        for indices in bar:
+            ids, lengths, labels = tensors(train_split, indices)
+            logits = model(ids, lengths)
+            loss = loss_fn(logits, labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.item() * len(indices)
+            correct += int(((logits.detach() > 0).float() == labels).sum())
+            seen += len(indices)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+        validation = evaluate(model, validation_split)
+        record = {
+            "epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+            "validation_loss": validation["loss"], "validation_accuracy": validation["accuracy"],
+            "seconds": round(time.perf_counter() - epoch_started, 1),
+        }
+        history.append(record)
+        print(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
+              f"validation loss {record['validation_loss']:.4f} acc {record['validation_accuracy']:.4f} | "
+              f"{record['seconds']:.0f} s", flush=True)
+        if validation["accuracy"] > best_accuracy:
+            best_state, best_accuracy, best_epoch, stale = copy.deepcopy(model.state_dict()), validation["accuracy"], epoch, 0
+        else:
+            stale += 1
+            if stale >= args.patience:
+                print(f"early stop: no better validation accuracy for {stale} epochs", flush=True)
+                break
+        if args.max_minutes and time.perf_counter() - started > args.max_minutes * 60:
+            print(f"stopping: the {args.max_minutes} minute budget is spent", flush=True)
+            break
+
+    # Save --------------------------------------------------------------------------------
+    model.load_state_dict(best_state)
+    metrics = {
+        "best_epoch": best_epoch,
+        "validation_accuracy": best_accuracy,
+        "history": history,
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "hyperparameters": {k: v for k, v in vars(args).items() if not k.endswith("_dir")},
+        "dataset": {"splits": manifest["splits"], "source": manifest["source"], "files": manifest["files"]},
+    }
+    model_dir = Path(args.model_dir)
+    write_model_dir(model_dir, model, vocabulary, settings, metrics)
+    plot_curve(history, model_dir / "training_curve.png")
+    output_dir = Path(args.output_data_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_curve(history, output_dir / "training_curve.png")
+    print(f"best validation accuracy {best_accuracy:.4f} (epoch {best_epoch}); "
+          f"model written to {model_dir} in {metrics['training_seconds']:.0f} s", flush=True)
+    return metrics
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        train(args)
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
