@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""The CDK app: reads the configuration from cdk.json context and `-c key=value`, then
+synthesizes the model stack and the web stack (see stacks/). Run through `cdk synth|diff|deploy`."""
+import sys
+
+from aws_cdk import App
+
+from stacks.application import build
+from stacks.config import ConfigError, DeploymentConfig
+
+
+def main() -> None:
+    app = App()
+    try:
+        config = DeploymentConfig.from_context(app.node.try_get_context)
+    except ConfigError as error:
+        sys.exit(f"configuration error: {error}")
+    build(app, config)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

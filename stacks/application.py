@@ -1,0 +1,23 @@
+"""Composes the stacks for a config; app.py and the tests both build the app through here."""
+from __future__ import annotations
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.config import DeploymentConfig
+from stacks.model_stack import SentimentModelStack
+from stacks.web_stack import SentimentWebStack
+
+
+def build(app: App, config: DeploymentConfig) -> tuple[SentimentModelStack, SentimentWebStack]:
+    model = SentimentModelStack(app, "SentimentModel", config=config,
+                                description="Sentiment service: training and the SageMaker endpoint")
+    web = SentimentWebStack(app, "SentimentWeb", config=config,
+                            endpoint_name=model.endpoint.endpoint_name,
+                            endpoint_arn=model.endpoint.arn,
+                            variant_name=model.endpoint.variant_name,
+                            description="Sentiment service: API, website and alarms")
+    # The endpoint's name is fixed by config, so no export ties the stacks; the order still matters.
+    web.add_stack_dependency(model)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return model, web

@@ -1,0 +1,28 @@
+"""The bucket for everything SageMaker reads and writes: training data, job output, models."""
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from stacks.nag import acknowledge
+
+
+class ArtifactsBucket(Construct):
+    def __init__(self, scope: Construct, id_: str, *, destroy_on_delete: bool) -> None:
+        super().__init__(scope, id_)
+        self.s3_bucket = s3.Bucket(
+            self, "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            # Old versions of retrained models and replaced datasets are not worth keeping long.
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30),
+                                              abort_incomplete_multipart_upload_after=Duration.days(7))],
+            removal_policy=RemovalPolicy.DESTROY if destroy_on_delete else RemovalPolicy.RETAIN,
+            auto_delete_objects=destroy_on_delete,
+        )
+        acknowledge(self.s3_bucket, id="AwsSolutions-S1",
+            reason="Only SageMaker and CloudFormation touch this bucket, and CloudTrail records "
+                   "those API calls; server access logs would need a second bucket to pay for.")
+

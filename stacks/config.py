@@ -1,0 +1,246 @@
+"""The deployment's configuration: one frozen dataclass, parsed and validated once in app.py.
+
+Every key can be set in cdk.json ("context") or on the command line with `-c key=value`;
+command-line values arrive as strings, so each field is parsed from either form. A bad value
+raises ConfigError with one line naming the key and what it accepts.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# CloudFormation waits at most one hour for a custom resource (its ServiceTimeout cap), so the
+# training job, spot waiting included, must end well inside that hour.
+TRAINING_BUDGET_MINUTES = 50
+# The job stops its own loop this long before SageMaker's hard stop so it can save the model.
+TRAINING_SAVE_MARGIN_MINUTES = 5
+
+LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365)
+ENDPOINT_MODES = ("serverless", "realtime")
+
+
+class ConfigError(ValueError):
+    """A configuration value that synthesis cannot use; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    # Model source: a local model (tarball or unpacked directory) or a training job on SageMaker.
+    model_artifact: Path | None = None
+    training_data: Path = REPO_ROOT / "data" / "processed"
+    training_instance_type: str = "ml.c5.2xlarge"
+    training_use_spot: bool = False
+    training_max_runtime_minutes: int = 45
+    epochs: int = 6
+    batch_size: int = 64
+    embedding_dim: int = 64
+    hidden_dim: int = 64
+    lr: float = 0.003
+    patience: int = 2
+    seed: int = 1
+    # Serving.
+    endpoint_name: str = "sentiment"
+    endpoint_mode: str = "serverless"
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    max_instance_count: int = 2
+    target_invocations_per_instance: int = 100
+    # API and site.
+    api_rate_limit: int = 10
+    api_burst_limit: int = 20
+    max_review_chars: int = 20000
+    waf: bool = False
+    waf_rate_limit: int = 300
+    # Operations.
+    alarm_email: str = ""
+    log_retention_days: int = 30
+    dev: bool = False
+
+    @property
+    def training_mode(self) -> bool:
+        return self.model_artifact is None
+
+    @property
+    def hyperparameters(self) -> dict[str, str]:
+        """The training job's hyperparameters, keyed by train.py's flag names."""
+        return {
+            "epochs": str(self.epochs),
+            "batch-size": str(self.batch_size),
+            "embedding-dim": str(self.embedding_dim),
+            "hidden-dim": str(self.hidden_dim),
+            "lr": str(self.lr),
+            "patience": str(self.patience),
+            "seed": str(self.seed),
+            "max-minutes": str(self.training_max_runtime_minutes - TRAINING_SAVE_MARGIN_MINUTES),
+        }
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> "DeploymentConfig":
+        """Builds the config from a context lookup (`node.try_get_context`); absent keys keep
+        their defaults. Raises ConfigError for the first bad value."""
+        values = {}
+        for field in fields(cls):
+            key = _camel(field.name)
+            raw = get(key)
+            if raw is None or (raw == "" and field.name in _OPTIONAL_PATHS):
+                continue
+            values[field.name] = _PARSERS[field.name](key, raw)
+        config = cls(**values)
+        config._check_combinations()
+        return config
+
+    def _check_combinations(self) -> None:
+        if self.max_instance_count < self.instance_count:
+            raise ConfigError(f"maxInstanceCount must be >= instanceCount ({self.instance_count}), "
+                              f"got {self.max_instance_count}")
+        if self.api_burst_limit < self.api_rate_limit:
+            raise ConfigError(f"apiBurstLimit must be >= apiRateLimit ({self.api_rate_limit}), "
+                              f"got {self.api_burst_limit}")
+        if self.training_mode:
+            manifest = self.training_data / "manifest.json"
+            if not manifest.is_file():
+                raise ConfigError(
+                    f"trainingData: no prepared dataset at {self.training_data} (missing "
+                    f"manifest.json); run `make prepare` (scripts/prepare_data.py --out "
+                    f"{self.training_data}) or pass -c modelArtifact=<model.tar.gz or model dir>")
+        elif not self.model_artifact.exists():
+            raise ConfigError(f"modelArtifact: {self.model_artifact} does not exist; pass a "
+                              f"model.tar.gz or an unpacked model directory")
+        elif self.model_artifact.is_dir() and not (self.model_artifact / "code" / "inference.py").is_file():
+            raise ConfigError(f"modelArtifact: {self.model_artifact} has no code/inference.py; "
+                              f"pass a model directory written by model_code/train.py")
+        elif self.model_artifact.is_file() and not self.model_artifact.name.endswith(".tar.gz"):
+            raise ConfigError(f"modelArtifact: {self.model_artifact} must be a .tar.gz file or a "
+                              f"model directory")
+
+
+# Parsers -----------------------------------------------------------------------------------
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _integer(low: int, high: int, step: int = 1):
+    def parse(key: str, raw: Any) -> int:
+        try:
+            value = int(str(raw).strip()) if not isinstance(raw, bool) else None
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high or (value - low) % step:
+            allowed = f"an integer from {low} to {high}" + (f" in steps of {step}" if step > 1 else "")
+            raise ConfigError(f"{key} must be {allowed}, got {raw!r}")
+        return value
+    return parse
+
+
+def _number(low: float, high: float):
+    def parse(key: str, raw: Any) -> float:
+        try:
+            value = float(str(raw).strip()) if not isinstance(raw, bool) else None
+        except ValueError:
+            value = None
+        if value is None or not low < value <= high:
+            raise ConfigError(f"{key} must be a number above {low} and at most {high}, got {raw!r}")
+        return value
+    return parse
+
+
+def _boolean(key: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ConfigError(f"{key} must be true or false, got {raw!r}")
+
+
+def _choice(*allowed: str):
+    def parse(key: str, raw: Any) -> str:
+        if raw not in allowed:
+            raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {raw!r}")
+        return raw
+    return parse
+
+
+def _pattern(regex: str, description: str):
+    def parse(key: str, raw: Any) -> str:
+        if not isinstance(raw, str) or not re.fullmatch(regex, raw):
+            raise ConfigError(f"{key} must be {description}, got {raw!r}")
+        return raw
+    return parse
+
+
+def _path(key: str, raw: Any) -> Path:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{key} must be a path, got {raw!r}")
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _log_retention(key: str, raw: Any) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value not in LOG_RETENTION_DAYS:
+        raise ConfigError(f"{key} must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}; got {raw!r}")
+    return value
+
+
+_INSTANCE_TYPE = _pattern(r"ml\.[a-z][a-z0-9-]*\.[0-9]*x?large|ml\.[a-z][a-z0-9-]*\.(medium|small|metal)",
+                          "a SageMaker instance type such as ml.m5.large")
+_OPTIONAL_PATHS = ("model_artifact",)
+_PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
+    "model_artifact": _path,
+    "training_data": _path,
+    "training_instance_type": _INSTANCE_TYPE,
+    "training_use_spot": _boolean,
+    "training_max_runtime_minutes": _integer(TRAINING_SAVE_MARGIN_MINUTES + 1, TRAINING_BUDGET_MINUTES),
+    "epochs": _integer(1, 1000),
+    "batch_size": _integer(1, 65536),
+    "embedding_dim": _integer(1, 4096),
+    "hidden_dim": _integer(1, 4096),
+    "lr": _number(0, 10),
+    "patience": _integer(0, 1000),
+    "seed": _integer(0, 2**31 - 1),
+    "endpoint_name": _pattern(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+                              "1-63 letters, digits or hyphens, not starting or ending with a hyphen"),
+    "endpoint_mode": _choice(*ENDPOINT_MODES),
+    "serverless_memory_mb": _integer(1024, 6144, step=1024),
+    "serverless_max_concurrency": _integer(1, 200),
+    "instance_type": _INSTANCE_TYPE,
+    "instance_count": _integer(1, 100),
+    "max_instance_count": _integer(1, 100),
+    "target_invocations_per_instance": _integer(1, 100000),
+    "api_rate_limit": _integer(1, 10000),
+    "api_burst_limit": _integer(1, 5000),
+    "max_review_chars": _integer(1, 1_000_000),
+    "waf": _boolean,
+    "waf_rate_limit": _integer(100, 2_000_000_000),
+    "alarm_email": _pattern(r"|[^@\s]+@[^@\s]+\.[^@\s]+", "an email address or empty"),
+    "log_retention_days": _log_retention,
+    "dev": _boolean,
+}
+
+
+def context_keys() -> list[str]:
+    """Every key the app reads, in the order of the dataclass (the README's table follows it)."""
+    return [_camel(field.name) for field in fields(DeploymentConfig)]
+
+
+def to_context(config: DeploymentConfig) -> dict[str, Any]:
+    """The config as cdk.json context values (paths relative to the repository when inside it)."""
+    out = {}
+    for field in fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, Path):
+            value = str(value.relative_to(REPO_ROOT)) if value.is_relative_to(REPO_ROOT) else str(value)
+        out[_camel(field.name)] = "" if value is None else value
+    return out

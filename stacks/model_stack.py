@@ -1,0 +1,67 @@
+"""Model side: artifacts bucket, training data, training job (or a local model), endpoint."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from stacks.artifacts_bucket import ArtifactsBucket
+from stacks.config import DeploymentConfig
+from stacks.endpoint import SentimentEndpoint
+from stacks.images import inference_image, training_image
+from stacks.model_artifact import ModelArtifact
+from stacks.sagemaker_role import SageMakerRole
+from stacks.training import TrainingJob
+from stacks.training_data import TrainingData
+
+MODEL_CODE_DIR = Path(__file__).resolve().parents[1] / "model_code"
+
+
+class SentimentModelStack(Stack):
+    def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig, **kwargs) -> None:
+        super().__init__(scope, id_, **kwargs)
+        serving_image = inference_image()
+        images = [serving_image]
+        if config.training_mode:
+            images.append(training_image(config.training_instance_type))
+        role = SageMakerRole(self, "SageMakerRole", images=images)
+        artifacts = ArtifactsBucket(self, "Artifacts", destroy_on_delete=config.dev)
+
+        if config.training_mode:
+            data = TrainingData(self, "TrainingData", bucket=artifacts.s3_bucket, data_dir=config.training_data,
+                                retention_days=config.log_retention_days)
+            training = TrainingJob(
+                self, "TrainingJob",
+                code_dir=MODEL_CODE_DIR, bucket=artifacts.s3_bucket,
+                data_prefix=data.s3_prefix, data_hash=data.data_hash,
+                role=role, image=images[1],
+                instance_type=config.training_instance_type, use_spot=config.training_use_spot,
+                max_runtime_minutes=config.training_max_runtime_minutes,
+                hyperparameters=config.hyperparameters,
+                log_retention_days=config.log_retention_days,
+            )
+            # The job reads the prefix, so the upload must have finished before it starts.
+            training.node.add_dependency(data)
+            model_data_url = training.model_data_url
+            CfnOutput(self, "TrainingJobName", value=training.job_name,
+                      description="SageMaker training job that produced the deployed model")
+        else:
+            model_data_url = ModelArtifact(self, "ModelArtifact", path=config.model_artifact,
+                                           role=role).model_data_url
+
+        self.endpoint = SentimentEndpoint(
+            self, "Endpoint",
+            endpoint_name=config.endpoint_name, model_data_url=model_data_url,
+            role=role.iam_role, image=serving_image,
+            serverless=config.endpoint_mode == "serverless",
+            serverless_memory_mb=config.serverless_memory_mb,
+            serverless_max_concurrency=config.serverless_max_concurrency,
+            instance_type=config.instance_type, instance_count=config.instance_count,
+            max_instance_count=config.max_instance_count,
+            target_invocations_per_instance=config.target_invocations_per_instance,
+        )
+        CfnOutput(self, "EndpointName", value=config.endpoint_name,
+                  description="SageMaker endpoint the API invokes")
+        CfnOutput(self, "ArtifactsBucketName", value=artifacts.s3_bucket.bucket_name,
+                  description="Training data, training output and batch transform files")

@@ -1,0 +1,95 @@
+"""`POST /predict`: API Gateway (REST) in front of the Lambda proxy in lambda/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stacks.log_groups import log_group
+from stacks.nag import acknowledge
+
+LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
+STAGE_NAME = "prod"
+# The proxy's SageMaker client gives up after 2 attempts x (2 s connect + 8 s read); the
+# function must outlive that to answer with its own error, and API Gateway stops waiting at 29 s.
+FUNCTION_TIMEOUT = Duration.seconds(30)
+
+
+class PredictApi(Construct):
+    def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, endpoint_arn: str,
+                 rate_limit: int, burst_limit: int, max_review_chars: int,
+                 log_retention_days: int) -> None:
+        super().__init__(scope, id_)
+        function_logs = log_group(self, "FunctionLogs", retention_days=log_retention_days)
+        role = iam.Role(self, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        function_logs.grant_write(role)
+        role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"],
+                                               resources=[endpoint_arn]))
+        self.lambda_function = lambda_.Function(
+            self, "Function",
+            description="POST /predict: validates the review and asks the SageMaker endpoint",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_.Code.from_asset(str(LAMBDA_DIR), exclude=["__pycache__", "*.pyc", "tests"]),
+            handler="predict_proxy.handler",
+            memory_size=256,
+            timeout=FUNCTION_TIMEOUT,
+            role=role,
+            log_group=function_logs,
+            environment={"ENDPOINT_NAME": endpoint_name, "MAX_REVIEW_CHARS": str(max_review_chars)},
+        )
+
+        access_logs = log_group(self, "AccessLogs", retention_days=log_retention_days)
+        self.rest_api = apigw.RestApi(
+            self, "Api",
+            description="Sentiment of a movie review",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=rate_limit,
+                throttling_burst_limit=burst_limit,
+                metrics_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=False),
+            ),
+        )
+        self.predict_resource = self.rest_api.root.add_resource("predict")
+        self.predict_method = self.predict_resource.add_method(
+            "POST", apigw.LambdaIntegration(self.lambda_function, proxy=True))
+        self.origin = f"https://{self.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
+        self.url = f"{self.origin}/{STAGE_NAME}"
+
+        acknowledge(self.rest_api, id="AwsSolutions-APIG2",
+            reason="The proxy validates every body itself (text or JSON, length, encoding) and "
+                   "answers 400/413/415 with a JSON error; a model schema cannot express that.")
+        acknowledge(self.rest_api, id="AwsSolutions-APIG6",
+            reason="Access logs record every request; execution logging would need the "
+                   "account-wide API Gateway CloudWatch role, which this app does not own.")
+        for method in (self.predict_method,):
+            acknowledge(method, id="AwsSolutions-APIG4",
+                reason="A public demo page calls this API anonymously; throttling (and WAF when "
+                       "enabled) bound its use.")
+            acknowledge(method, id="AwsSolutions-COG4",
+                reason="Visitors are anonymous; there is no user pool to authorize against.")
+
+    def allow_origins(self, origins: list[str]) -> None:
+        """Lets browsers on these origins call the API (the first one also gets CORS headers on
+        API Gateway's own errors, such as 429 when throttled)."""
+        self.lambda_function.add_environment("ALLOWED_ORIGINS", ",".join(origins))
+        preflight = self.predict_resource.add_cors_preflight(
+            allow_origins=origins, allow_methods=["POST", "OPTIONS"],
+            allow_headers=["Content-Type"], max_age=Duration.minutes(10))
+        for code, response_type in (("4xx", apigw.ResponseType.DEFAULT_4_XX),
+                                    ("5xx", apigw.ResponseType.DEFAULT_5_XX)):
+            self.rest_api.add_gateway_response(
+                f"Default{code}", type=response_type,
+                response_headers={"Access-Control-Allow-Origin": f"'{origins[0]}'", "Vary": "'Origin'"})
+        acknowledge(preflight, id="AwsSolutions-APIG4", reason="CORS preflight requests carry no credentials by design.")
+        acknowledge(preflight, id="AwsSolutions-COG4", reason="CORS preflight requests carry no credentials by design.")

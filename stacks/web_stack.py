@@ -1,0 +1,46 @@
+"""Serving side: the API and its proxy, the site that calls it, and the alarms on both.
+
+API and site share a stack because each names the other: the site's Content-Security-Policy
+allows the API's origin, and the API's CORS allows the site's origin. CloudFormation resolves
+that within one template (the REST API's id does not depend on the distribution).
+"""
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from stacks.api_firewall import ApiFirewall
+from stacks.config import DeploymentConfig
+from stacks.monitoring import Monitoring
+from stacks.predict_api import PredictApi
+from stacks.website import Website
+from stacks.nag import acknowledge
+
+# The local stack's address (scripts/local_stack.py), for a dev page talking to the cloud API.
+LOCALHOST_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+
+
+class SentimentWebStack(Stack):
+    def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig, endpoint_name: str,
+                 endpoint_arn: str, variant_name: str, **kwargs) -> None:
+        super().__init__(scope, id_, **kwargs)
+        api = PredictApi(
+            self, "PredictApi",
+            endpoint_name=endpoint_name, endpoint_arn=endpoint_arn,
+            rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit,
+            max_review_chars=config.max_review_chars, log_retention_days=config.log_retention_days,
+        )
+        site = Website(self, "Website", api_url=api.url, api_origin=api.origin,
+                       retention_days=config.log_retention_days)
+        api.allow_origins([site.url, *(LOCALHOST_ORIGINS if config.dev else ())])
+        if config.waf:
+            ApiFirewall(self, "ApiFirewall", stage_arn=api.rest_api.deployment_stage.stage_arn,
+                        requests_per_5_minutes=config.waf_rate_limit)
+        else:
+            acknowledge(api.rest_api.deployment_stage, id="AwsSolutions-APIG3",
+                reason="WAF is off by configuration (waf=false); throttling still bounds use.")
+        Monitoring(self, "Monitoring", endpoint_name=endpoint_name, variant_name=variant_name,
+                   function=api.lambda_function, rest_api=api.rest_api, alarm_email=config.alarm_email)
+
+        CfnOutput(self, "SiteUrl", value=site.url, description="The website")
+        CfnOutput(self, "ApiUrl", value=api.url, description="POST {ApiUrl}/predict")
