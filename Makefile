@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate train-default bench lint synth snapshot deploy smoke clean
+.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy smoke clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -46,6 +46,9 @@ train-default: venv  ## rebuild models/default from the real IMDb data (document
 bench: venv  ## every benchmark; prints figures
 	$(PY) scripts/bench_preprocessing.py --data $(IMDB)/train.jsonl.gz
 	$(PY) scripts/bench_inference.py --model $(MODEL) --data $(IMDB)/test.jsonl.gz
+
+bench-local: venv  ## the local stack: time to first prediction, then 16 clients for 30 s
+	$(PY) scripts/bench_local.py --model $(MODEL)
 
 lint: venv
 	$(VENV)/bin/ruff check .

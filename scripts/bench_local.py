@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Benchmark the local stack through its whole path (HTTP -> API -> Lambda handler -> boto3 ->
+model server -> inference handlers) and print the figures the README quotes:
+
+1. start-up: seconds from running `scripts/local_stack.py` to the first answered prediction
+   (target: 10 s or less with models/default);
+2. load: N concurrent clients, each sending its next review as soon as the last one is answered,
+   for D seconds (target with 16 clients for 30 s: at least 200 requests/s, 0 errors, p99 100 ms
+   or less).
+
+Reviews are real IMDb test reviews when --data exists (cut to the API's limit), else a fixed set
+of short reviews.
+
+    python scripts/bench_local.py                            # models/default, 16 clients, 30 s
+    python scripts/bench_local.py --clients 16 --duration 30 --model build/model
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+
+from local_http import LOCALHOST, free_port, spawn, stop_process  # noqa: E402
+
+FALLBACK_REVIEWS = [
+    "A masterpiece. The performances are moving and I was gripped from start to finish.",
+    "A waste of two hours: the plot makes no sense and the ending is awful.",
+    "Charming, funny in places and well worth a rainy afternoon.",
+    "The worst film I have seen this year. Boring, predictable and badly acted.",
+    "Beautifully shot, with a score that stays with you long after the credits.",
+    "I walked out halfway through. Nothing happens and nobody seems to care.",
+]
+
+
+def load_reviews(data: Path, count: int, max_chars: int) -> tuple[list[str], str]:
+    if not data.is_file():
+        return FALLBACK_REVIEWS, f"{len(FALLBACK_REVIEWS)} short built-in reviews ({data} not found)"
+    with gzip.open(data, "rt", encoding="utf-8") as lines:
+        texts = [json.loads(line)["text"][:max_chars] for line in lines]
+    random.Random(0).shuffle(texts)
+    texts = texts[:count]
+    mean = statistics.mean(len(t) for t in texts)
+    return texts, f"{len(texts)} IMDb test reviews from {data} (mean {mean:.0f} characters)"
+
+
+def post(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+    connection.request("POST", "/predict", body=body, headers={
+        "Content-Type": "application/json", "Origin": f"http://{LOCALHOST}"})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def time_to_first_prediction(model: str, ports: tuple[int, int, int], timeout: float):
+    """Start the stack as a user would and poll until a prediction comes back."""
+    site, api, runtime = ports
+    started = time.perf_counter()
+    stack = spawn("local_stack.py", ["--model", model, "--port", str(site), "--api-port", str(api),
+                                     "--model-port", str(runtime)], quiet=True)
+    body = json.dumps({"review": "A wonderful film."}).encode()
+    while True:
+        if stack.poll() is not None:
+            raise RuntimeError(f"local_stack.py exited with status {stack.returncode}")
+        if time.perf_counter() - started > timeout:
+            stop_process(stack)
+            raise RuntimeError(f"no prediction within {timeout:.0f} s")
+        try:
+            connection = http.client.HTTPConnection(LOCALHOST, api, timeout=5)
+            status, _ = post(connection, body)
+            connection.close()
+            if status == 200:
+                return stack, time.perf_counter() - started
+        except OSError:
+            pass
+        time.sleep(0.02)
+
+
+def load_test(api_port: int, reviews: list[str], clients: int, duration: float, warmup: float) -> dict:
+    bodies = [json.dumps({"review": review}).encode() for review in reviews]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[list[str]] = [[] for _ in range(clients)]
+    start_line = threading.Barrier(clients + 1)
+    window: dict[str, float] = {}
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=30)
+        rng = random.Random(index)
+        start_line.wait()
+        while time.perf_counter() < window["end"]:
+            body = bodies[rng.randrange(len(bodies))]
+            sent = time.perf_counter()
+            try:
+                status, answer = post(connection, body)
+            except (OSError, http.client.HTTPException) as error:
+                status, answer = 0, str(error).encode()
+                connection.close()
+                connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=30)
+            done = time.perf_counter()
+            if sent < window["begin"]:
+                continue  # warm-up: connections opening, caches filling
+            if status == 200:
+                latencies[index].append(done - sent)
+            else:
+                errors[index].append(f"{status} {answer[:120]!r}")
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    now = time.perf_counter()
+    window.update(begin=now + warmup, end=now + warmup + duration)
+    start_line.wait()
+    for thread in threads:
+        thread.join()
+    measured = time.perf_counter() - window["begin"]
+    all_latencies = sorted(x for per_client in latencies for x in per_client)
+    all_errors = [e for per_client in errors for e in per_client]
+
+    def percentile(p: float) -> float:
+        if not all_latencies:
+            return float("nan")
+        return all_latencies[min(len(all_latencies) - 1, int(p / 100 * len(all_latencies)))] * 1000
+
+    return {
+        "requests": len(all_latencies) + len(all_errors), "ok": len(all_latencies), "errors": len(all_errors),
+        "error_samples": sorted(set(all_errors))[:5], "seconds": measured,
+        "rps": len(all_latencies) / measured,
+        "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99),
+        "max_ms": all_latencies[-1] * 1000 if all_latencies else float("nan"),
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/default", help="model directory or model.tar.gz (default: models/default)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default: 16)")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of measured load (default: 30)")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load first (default: 2)")
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "imdb" / "test.jsonl.gz"),
+                        help="IMDb test reviews, JSON lines with 'text' (default: ../shared/data/imdb/test.jsonl.gz)")
+    parser.add_argument("--reviews", type=int, default=2000, help="distinct reviews to send (default: 2000)")
+    parser.add_argument("--max-chars", type=int, default=20_000, help="reviews are cut to this length (default: 20000)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not Path(args.model).exists():
+        print(f"error: {args.model}: no such model directory or model.tar.gz", file=sys.stderr)
+        return 2
+    reviews, described = load_reviews(Path(args.data), args.reviews, args.max_chars)
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {load:.2f} before the run")
+    ports = (free_port(), free_port(), free_port())
+    try:
+        stack, startup = time_to_first_prediction(args.model, ports, timeout=120)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"start-up: first prediction answered {startup:.2f} s after running local_stack.py "
+          f"(target <= 10 s): {'met' if startup <= 10 else 'MISSED'}")
+    try:
+        print(f"load: {args.clients} clients for {args.duration:.0f} s (after {args.warmup:.0f} s warm-up), {described}",
+              flush=True)
+        result = load_test(ports[1], reviews, args.clients, args.duration, args.warmup)
+    finally:
+        stop_process(stack, timeout=10)
+    print(f"  requests {result['requests']}, errors {result['errors']}, {result['rps']:.1f} requests/s")
+    print(f"  latency p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, "
+          f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms")
+    for sample in result["error_samples"]:
+        print(f"  error: {sample}")
+    met = result["rps"] >= 200 and result["errors"] == 0 and result["p99_ms"] <= 100
+    print(f"target (>= 200 requests/s, 0 errors, p99 <= 100 ms): {'met' if met else 'MISSED'}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"startup_s": startup, "clients": args.clients,
+                                               "reviews": described, "load_average": load, **result}, indent=2) + "\n")
+    return 0 if met and startup <= 10 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
