@@ -46,6 +46,7 @@ class PredictApi(Construct):
         access_logs = log_group(self, "AccessLogs", retention_days=log_retention_days)
         self.rest_api = apigw.RestApi(
             self, "Api",
+            rest_api_name="SentimentPredictApi",
             description="Sentiment of a movie review",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=False,
