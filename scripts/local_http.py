@@ -52,7 +52,7 @@ class BackgroundServer:
         self.name = name
         self._server = make_server(app, host, port, threads)  # binds now: a busy port fails here
         self.host = host
-        self.port = self._server.effective_port
+        self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 
     @property
