@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy smoke clean
+.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -49,6 +49,21 @@ bench: venv  ## every benchmark; prints figures
 
 bench-local: venv  ## the local stack: time to first prediction, then 16 clients for 30 s
 	$(PY) scripts/bench_local.py --model $(MODEL)
+
+CDK := node_modules/.bin/cdk
+CDK_ARGS ?=
+
+synth: venv node  ## templates of all stacks into cdk.out/; e.g. CDK_ARGS="-c modelArtifact=models/default"
+	$(CDK) synth --no-notices --quiet $(CDK_ARGS)
+
+snapshot: venv  ## refresh tests/snapshots/ (committed templates) after an infrastructure change
+	$(PY) scripts/snapshot_templates.py
+
+deploy: venv node  ## everything on AWS (credentials and a one-time `cdk bootstrap` needed)
+	$(CDK) deploy --all --no-notices $(CDK_ARGS)
+
+bench-synth: venv node  ## median of 3 `cdk synth` runs (target: 30 s)
+	$(PY) scripts/bench_synth.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

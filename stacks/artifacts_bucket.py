@@ -4,6 +4,7 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
 from stacks.nag import acknowledge
 
 
@@ -23,6 +24,6 @@ class ArtifactsBucket(Construct):
             auto_delete_objects=destroy_on_delete,
         )
         acknowledge(self.s3_bucket, id="AwsSolutions-S1",
-            reason="Only SageMaker and CloudFormation touch this bucket, and CloudTrail records "
-                   "those API calls; server access logs would need a second bucket to pay for.")
+                    reason="Only SageMaker and CloudFormation touch this bucket, and CloudTrail records "
+                           "those API calls; server access logs would need a second bucket to pay for.")
 

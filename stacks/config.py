@@ -7,9 +7,10 @@ raises ConfigError with one line naming the key and what it accepts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +82,7 @@ class DeploymentConfig:
         }
 
     @classmethod
-    def from_context(cls, get: Callable[[str], Any]) -> "DeploymentConfig":
+    def from_context(cls, get: Callable[[str], Any]) -> DeploymentConfig:
         """Builds the config from a context lookup (`node.try_get_context`); absent keys keep
         their defaults. Raises ConfigError for the first bad value."""
         values = {}

@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+
 from stacks.nag import acknowledge
 
 PERIOD = Duration.minutes(5)
@@ -64,8 +65,8 @@ class Monitoring(Construct):
                                        enforce_ssl=True)
             self.sns_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
             acknowledge(self.sns_topic, id="AwsSolutions-SNS2",
-                reason="Alarm notifications carry metric names only; CloudWatch cannot publish to "
-                       "a topic encrypted with the AWS-managed key.")
+                        reason="Alarm notifications carry metric names only; CloudWatch cannot publish to "
+                               "a topic encrypted with the AWS-managed key.")
             for each in self.alarms:
                 each.add_alarm_action(actions.SnsAction(self.sns_topic))
                 each.add_ok_action(actions.SnsAction(self.sns_topic))

@@ -68,17 +68,16 @@ class PredictApi(Construct):
         self.url = f"{self.origin}/{STAGE_NAME}"
 
         acknowledge(self.rest_api, id="AwsSolutions-APIG2",
-            reason="The proxy validates every body itself (text or JSON, length, encoding) and "
-                   "answers 400/413/415 with a JSON error; a model schema cannot express that.")
+                    reason="The proxy validates every body itself (text or JSON, length, encoding) and "
+                           "answers 400/413/415 with a JSON error; a model schema cannot express that.")
         acknowledge(self.rest_api, id="AwsSolutions-APIG6",
-            reason="Access logs record every request; execution logging would need the "
-                   "account-wide API Gateway CloudWatch role, which this app does not own.")
-        for method in (self.predict_method,):
-            acknowledge(method, id="AwsSolutions-APIG4",
-                reason="A public demo page calls this API anonymously; throttling (and WAF when "
-                       "enabled) bound its use.")
-            acknowledge(method, id="AwsSolutions-COG4",
-                reason="Visitors are anonymous; there is no user pool to authorize against.")
+                    reason="Access logs record every request; execution logging would need the "
+                           "account-wide API Gateway CloudWatch role, which this app does not own.")
+        acknowledge(self.predict_method, id="AwsSolutions-APIG4",
+                    reason="A public page calls this API anonymously; throttling (and WAF when "
+                           "enabled) bound its use.")
+        acknowledge(self.predict_method, id="AwsSolutions-COG4",
+                    reason="Visitors are anonymous; there is no user pool to authorize against.")
 
     def allow_origins(self, origins: list[str]) -> None:
         """Lets browsers on these origins call the API (the first one also gets CORS headers on
@@ -92,5 +91,5 @@ class PredictApi(Construct):
             self.rest_api.add_gateway_response(
                 f"Default{code}", type=response_type,
                 response_headers={"Access-Control-Allow-Origin": f"'{origins[0]}'", "Vary": "'Origin'"})
-        acknowledge(preflight, id="AwsSolutions-APIG4", reason="CORS preflight requests carry no credentials by design.")
-        acknowledge(preflight, id="AwsSolutions-COG4", reason="CORS preflight requests carry no credentials by design.")
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(preflight, id=rule, reason="CORS preflight requests carry no credentials by design.")

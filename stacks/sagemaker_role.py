@@ -40,11 +40,13 @@ class SageMakerRole(Construct):
             conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
         ))
         acknowledge(self.iam_role, id="AwsSolutions-IAM5[Resource::*]",
-            reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource "
-                   "scoping; the metrics statement is limited to SageMaker's namespaces.")
-        acknowledge(self.iam_role, id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
-            reason="SageMaker names its log groups per job type under /aws/sagemaker/ "
-                   "(TrainingJobs, Endpoints/<name>); the role may write only there.")
+                    reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource "
+                           "scoping; the metrics statement is limited to SageMaker's namespaces.")
+        acknowledge(self.iam_role,
+                    id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                       "<AWS::AccountId>:log-group:/aws/sagemaker/*]",
+                    reason="SageMaker names its log groups per job type under /aws/sagemaker/ "
+                           "(TrainingJobs, Endpoints/<name>); the role may write only there.")
 
     def allow_read_prefix(self, bucket: s3.IBucket, prefix: str) -> None:
         """List and read everything under prefix (a training channel)."""

@@ -18,9 +18,9 @@ from constructs import Construct
 from stacks.config import TRAINING_BUDGET_MINUTES
 from stacks.images import DlcImage
 from stacks.log_groups import log_group as make_log_group
+from stacks.nag import acknowledge
 from stacks.packaging import tree_hash, write_tarball
 from stacks.sagemaker_role import SageMakerRole
-from stacks.nag import acknowledge
 
 HANDLER_DIR = Path(__file__).resolve().parent / "training_job"
 JOB_NAME_PREFIX = "sentiment-"

@@ -12,9 +12,9 @@ from constructs import Construct
 from stacks.api_firewall import ApiFirewall
 from stacks.config import DeploymentConfig
 from stacks.monitoring import Monitoring
+from stacks.nag import acknowledge
 from stacks.predict_api import PredictApi
 from stacks.website import Website
-from stacks.nag import acknowledge
 
 # The local stack's address (scripts/local_stack.py), for a dev page talking to the cloud API.
 LOCALHOST_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
@@ -38,7 +38,7 @@ class SentimentWebStack(Stack):
                         requests_per_5_minutes=config.waf_rate_limit)
         else:
             acknowledge(api.rest_api.deployment_stage, id="AwsSolutions-APIG3",
-                reason="WAF is off by configuration (waf=false); throttling still bounds use.")
+                        reason="WAF is off by configuration (waf=false); throttling still bounds use.")
         Monitoring(self, "Monitoring", endpoint_name=endpoint_name, variant_name=variant_name,
                    function=api.lambda_function, rest_api=api.rest_api, alarm_email=config.alarm_email)
 

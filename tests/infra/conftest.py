@@ -47,6 +47,7 @@ class Synthesized:
 
 def synthesize(outdir: Path, overrides: dict) -> Synthesized:
     from aws_cdk import App
+
     from stacks.application import build
     from stacks.config import DeploymentConfig
 

@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 from aws_cdk.assertions import Match
-
 from conftest import ROOT
 
 TRAINING_JOB = "Custom::SageMakerTrainingJob"

@@ -2,8 +2,6 @@
 email topic for them, and a dashboard with the same metrics."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from aws_cdk.assertions import Match
 
