@@ -71,7 +71,8 @@ class Monitoring(Construct):
                 each.add_alarm_action(actions.SnsAction(self.sns_topic))
                 each.add_ok_action(actions.SnsAction(self.sns_topic))
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{endpoint_name}-service",
+                                              default_interval=Duration.hours(3))
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=3))
         self.dashboard.add_widgets(
