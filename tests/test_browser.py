@@ -1,10 +1,12 @@
 """The website in a real browser (Debian's chromium driven by Playwright) against the local
 stack: what a visitor types, sees and is told when something fails. Screenshots go to
 build/screenshots/."""
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from local_http import free_port, stop_process
 from local_stack import Stack
@@ -50,7 +52,8 @@ def page(browser, stack):
     page.on("request", lambda r: page.predict_requests.append(r) if r.url.endswith("/predict") else None)
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{stack.site_url}/")
-    page.wait_for_function("document.getElementById('review-count').textContent.endsWith('300')")
+    # A locator assertion, not wait_for_function: the page's CSP rightly forbids eval.
+    expect(page.locator("#review-count")).to_have_text(re.compile(r"/ 300$"))
     yield page
     context.close()
 
