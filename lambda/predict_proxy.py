@@ -10,9 +10,10 @@ Environment:
     ALLOWED_ORIGINS    comma-separated exact origins that may call the API from a browser
     MAX_REVIEW_CHARS   longest review accepted (default 20000); longer ones get 413
     SAGEMAKER_CONNECT_TIMEOUT_S, SAGEMAKER_READ_TIMEOUT_S, SAGEMAKER_MAX_ATTEMPTS
-                       the client's timeouts and total attempts (defaults 2 s, 8 s, 2), read
-                       once at cold start; the defaults keep the worst case under API Gateway's
-                       29 s integration timeout
+                       the client's timeouts and total attempts (defaults 2 s, 12 s, 2), read
+                       once at cold start. 12 s covers a serverless endpoint's cold start; two
+                       timed-out attempts plus back-off still end before API Gateway's 29 s
+                       integration timeout, so the caller gets our 504, not the gateway's
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ sagemaker_runtime = boto3.client(
     "sagemaker-runtime",
     config=Config(
         connect_timeout=float(os.environ.get("SAGEMAKER_CONNECT_TIMEOUT_S", "2")),
-        read_timeout=float(os.environ.get("SAGEMAKER_READ_TIMEOUT_S", "8")),
+        read_timeout=float(os.environ.get("SAGEMAKER_READ_TIMEOUT_S", "12")),
         retries={"mode": "standard", "max_attempts": int(os.environ.get("SAGEMAKER_MAX_ATTEMPTS", "2"))},
         max_pool_connections=int(os.environ.get("SAGEMAKER_MAX_POOL_CONNECTIONS", "32")),
         tcp_keepalive=True,
