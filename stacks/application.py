@@ -1,7 +1,7 @@
 """Composes the stacks for a config; app.py and the tests both build the app through here."""
 from __future__ import annotations
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.config import DeploymentConfig
@@ -19,5 +19,7 @@ def build(app: App, config: DeploymentConfig) -> tuple[SentimentModelStack, Sent
                             description="Sentiment service: API, website and alarms")
     # The endpoint's name is fixed by config, so no export ties the stacks; the order still matters.
     web.add_stack_dependency(model)
+    # Cost allocation: every taggable resource of the app carries the project's name.
+    Tags.of(app).add("project", "sentiment-on-sagemaker")
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return model, web

@@ -48,7 +48,8 @@ class TrainingJob(Construct):
         code_hash = tree_hash(code_dir)
         source = s3_assets.Asset(
             self, "SourceCode",
-            path=str(write_tarball(code_dir, Path(tempfile.mkdtemp(prefix="sourcedir-")) / "sourcedir.tar.gz")))
+            path=str(write_tarball(code_dir, Path(tempfile.mkdtemp(prefix="sourcedir-")) / "sourcedir.tar.gz")),
+        )
         self.job_name = training_job_name(code_hash=code_hash, data_hash=data_hash,
                                           hyperparameters=hyperparameters, image_name=image.name)
         role.allow_read_asset(source)
@@ -86,6 +87,8 @@ class TrainingJob(Construct):
             },
             service_timeout=Duration.minutes(60),
         )
+        # The job reads and writes S3 as soon as it starts: the role's policy must exist by then.
+        self.resource.node.add_dependency(role)
         self.model_data_url = self.resource.get_att_string("ModelDataUrl")
 
     def _provider(self, role: SageMakerRole, log_retention_days: int) -> cr.Provider:

@@ -8,6 +8,8 @@ import subprocess
 import pytest
 from bench_synth import CDK, ROOT, cdk_environment
 
+pytest_plugins = ["infra_fixtures"]
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CDK.exists(), reason="node_modules missing; `make node` installs the CDK CLI"),

@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 from aws_cdk.assertions import Match
-from conftest import ROOT
+from infra_fixtures import ROOT
+
+pytest_plugins = ["infra_fixtures"]
 
 TRAINING_JOB = "Custom::SageMakerTrainingJob"
 
@@ -74,6 +76,16 @@ def test_training_runs_on_the_configured_current_instance_within_cloudformation_
     assert properties["MaxWaitSeconds"] < int(properties["ServiceTimeout"]) <= 3600
 
 
+def test_training_starts_only_after_its_role_may_read_the_data(default_app):
+    """CloudFormation would otherwise start the job while the role's policy is still missing."""
+    (job,) = default_app.model.find_resources(TRAINING_JOB).values()
+    role_arn = job["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    (policy_id,) = [key for key, policy in default_app.model.find_resources("AWS::IAM::Policy").items()
+                    if policy["Properties"]["Roles"] == [{"Ref": role_arn}]]
+
+    assert policy_id in job["DependsOn"]
+
+
 def test_training_uses_the_pytorch_training_image_of_the_deploying_region(default_app):
     image = json.dumps(training_job_properties(default_app)["TrainingImage"])
 
@@ -99,7 +111,7 @@ def test_job_name_changes_with_the_dataset(default_app, synth, fixtures_dir):
 
 
 def test_job_name_changes_with_the_training_code(default_app, fixtures_dir, tmp_path, monkeypatch):
-    from conftest import synthesize
+    from infra_fixtures import synthesize
 
     import stacks.model_stack
     code = shutil.copytree(ROOT / "model_code", tmp_path / "model_code",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
+pytest_plugins = ["infra_fixtures"]
+
 
 @pytest.mark.parametrize("namespace, metric, statistic, dimensions", [
     ("AWS/SageMaker", "Invocation5XXErrors", "Sum", ["EndpointName", "VariantName"]),

@@ -6,6 +6,8 @@ import json
 
 from aws_cdk.assertions import Capture, Match
 
+pytest_plugins = ["infra_fixtures"]
+
 
 def resource(template, type_: str, where=lambda properties: True) -> dict:
     (found,) = [r["Properties"] for r in template.find_resources(type_).values() if where(r["Properties"])]

@@ -1,4 +1,7 @@
-"""Synthesizes the CDK app in-process, once per distinct configuration, from small fixtures.
+"""Fixtures for the infrastructure tests (a pytest plugin: test modules name it in
+`pytest_plugins`, which keeps tests/conftest.py the only module called `conftest`).
+
+Synthesizes the CDK app in-process, once per distinct configuration, from small fixtures.
 
 Every synthesis reads cdk.json's context first (as the CDK CLI does) and runs cdk-nag, so any
 unacknowledged finding fails the test that asked for that configuration.
@@ -10,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from snapshot_templates import CONFIGURATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -82,11 +86,8 @@ def synth(fixtures_dir, tmp_path_factory):
     return run
 
 
-# The configurations the tests share (each costs one synthesis).
-ALL_OPTIONS = {"endpointMode": "realtime", "instanceType": "ml.c5.large", "instanceCount": 2,
-               "maxInstanceCount": 5, "targetInvocationsPerInstance": 250, "waf": True,
-               "wafRateLimit": 500, "alarmEmail": "ops@example.com", "dev": True,
-               "apiRateLimit": 7, "apiBurstLimit": 9}
+# The snapshot's second configuration: every option switched away from its default.
+ALL_OPTIONS = CONFIGURATIONS["all-options"]
 
 
 @pytest.fixture(scope="session")
