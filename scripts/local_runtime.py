@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import os
 import queue
 import sys
 import tarfile
@@ -125,13 +126,15 @@ class Batcher:
     to be a dict with a `scores` list in the same order, as model_code/inference.py has them;
     anything else is predicted one request at a time."""
 
-    def __init__(self, handlers, model, max_batch: int = MAX_BATCH_REVIEWS):
+    def __init__(self, handlers, model, workers: int = 1, max_batch: int = MAX_BATCH_REVIEWS):
         self.handlers = handlers
         self.model = model
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
-        self._thread.start()
+        # torch releases the interpreter lock inside its kernels, so a second worker can score
+        # one batch while the first scores another.
+        for number in range(workers):
+            threading.Thread(target=self._run, name=f"predict-{number}", daemon=True).start()
 
     def predict(self, data):
         future: Future = Future()
@@ -229,10 +232,10 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not All
 class RuntimeApp:
     """The WSGI application for both contracts."""
 
-    def __init__(self, loaded: LoadedModel, endpoint_name: str = DEFAULT_ENDPOINT_NAME):
+    def __init__(self, loaded: LoadedModel, endpoint_name: str = DEFAULT_ENDPOINT_NAME, predict_workers: int = 1):
         self.loaded = loaded
         self.endpoint_name = endpoint_name
-        self.batcher = Batcher(loaded.handlers, loaded.model)
+        self.batcher = Batcher(loaded.handlers, loaded.model, predict_workers)
 
     def __call__(self, environ, start_response):
         method = environ["REQUEST_METHOD"]
@@ -310,6 +313,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="HTTP worker threads, i.e. requests handled at once (default: 32)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch intra-op threads for each forward pass (default: 1)")
+    parser.add_argument("--predict-workers", type=int, default=int(os.environ.get("LOCAL_PREDICT_WORKERS", "1")),
+                        help="batches scored at once, each on its own thread (default: 1)")
     return parser.parse_args(argv)
 
 
@@ -326,7 +331,7 @@ def main(argv=None) -> int:
         return 130
     log(f"listening on http://{args.host}:{args.port} (endpoint {args.endpoint_name})")
     try:
-        serve_forever(RuntimeApp(loaded, args.endpoint_name), args.host, args.port, args.threads)
+        serve_forever(RuntimeApp(loaded, args.endpoint_name, args.predict_workers), args.host, args.port, args.threads)
     except OSError as error:
         log(f"error: cannot listen on {args.host}:{args.port} ({error})")
         return 2
