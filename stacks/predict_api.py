@@ -14,14 +14,22 @@ from stacks.nag import acknowledge
 
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
 STAGE_NAME = "prod"
-# The proxy's SageMaker client gives up after 2 attempts x (2 s connect + 8 s read); the
-# function must outlive that to answer with its own error, and API Gateway stops waiting at 29 s.
+# API Gateway stops waiting for the integration after 29 s. The proxy's SageMaker client must
+# give up before that so the caller gets the proxy's own JSON error, and the function must
+# outlive the client. A serverless endpoint's cold start can take 20 s, so there the client
+# makes one long attempt; an always-on endpoint gets two shorter ones.
 FUNCTION_TIMEOUT = Duration.seconds(30)
+CLIENT_SETTINGS = {
+    "serverless": {"SAGEMAKER_CONNECT_TIMEOUT_S": "2", "SAGEMAKER_READ_TIMEOUT_S": "24",
+                   "SAGEMAKER_MAX_ATTEMPTS": "1"},
+    "realtime": {"SAGEMAKER_CONNECT_TIMEOUT_S": "2", "SAGEMAKER_READ_TIMEOUT_S": "12",
+                 "SAGEMAKER_MAX_ATTEMPTS": "2"},
+}
 
 
 class PredictApi(Construct):
     def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, endpoint_arn: str,
-                 rate_limit: int, burst_limit: int, max_review_chars: int,
+                 endpoint_mode: str, rate_limit: int, burst_limit: int, max_review_chars: int,
                  log_retention_days: int) -> None:
         super().__init__(scope, id_)
         function_logs = log_group(self, "FunctionLogs", retention_days=log_retention_days)
@@ -40,7 +48,8 @@ class PredictApi(Construct):
             timeout=FUNCTION_TIMEOUT,
             role=role,
             log_group=function_logs,
-            environment={"ENDPOINT_NAME": endpoint_name, "MAX_REVIEW_CHARS": str(max_review_chars)},
+            environment={"ENDPOINT_NAME": endpoint_name, "MAX_REVIEW_CHARS": str(max_review_chars),
+                         **CLIENT_SETTINGS[endpoint_mode]},
         )
 
         access_logs = log_group(self, "AccessLogs", retention_days=log_retention_days)

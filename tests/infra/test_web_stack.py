@@ -47,10 +47,22 @@ def test_proxy_runs_a_current_python_and_knows_its_endpoint_and_limit(default_ap
     })
 
 
-def test_proxy_outlives_its_endpoint_calls_and_api_gateway_waits_for_it(default_app):
-    """2 attempts x (2 s connect + 8 s read) = 20 s < the function's timeout; 29 s is API
-    Gateway's limit, so the proxy's own error reaches the caller instead of a bare 504."""
-    assert 20 < proxy_function(default_app)["Timeout"] <= 30
+def test_proxy_gives_up_on_the_endpoint_before_api_gateway_and_the_function_do(default_app, options_app):
+    """API Gateway waits 29 s: the proxy's client must stop first so the caller gets the proxy's
+    JSON error, and the function must outlive the client."""
+    for app in (default_app, options_app):
+        function = proxy_function(app)
+        settings = function["Environment"]["Variables"]
+        worst_case = int(settings["SAGEMAKER_MAX_ATTEMPTS"]) * (
+            float(settings["SAGEMAKER_CONNECT_TIMEOUT_S"]) + float(settings["SAGEMAKER_READ_TIMEOUT_S"]))
+
+        assert worst_case < 29 and worst_case < function["Timeout"]
+
+
+def test_proxy_waits_out_a_serverless_cold_start_in_one_long_attempt(default_app):
+    settings = proxy_function(default_app)["Environment"]["Variables"]
+
+    assert settings["SAGEMAKER_MAX_ATTEMPTS"] == "1" and float(settings["SAGEMAKER_READ_TIMEOUT_S"]) >= 20
 
 
 def test_proxy_logs_are_kept_for_the_configured_days(default_app):
