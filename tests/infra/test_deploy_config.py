@@ -80,6 +80,13 @@ def test_a_model_directory_without_serving_code_is_refused(tmp_path):
         DeploymentConfig.from_context({"modelArtifact": str(tmp_path)}.get)
 
 
+def test_a_local_model_file_must_be_a_gzipped_tarball(tmp_path):
+    (tmp_path / "model.zip").write_bytes(b"PK")
+
+    with pytest.raises(ConfigError, match=r"modelArtifact: .*model.zip must be a .tar.gz file or a model directory"):
+        DeploymentConfig.from_context({"modelArtifact": str(tmp_path / "model.zip")}.get)
+
+
 def test_a_local_model_needs_no_dataset(tmp_path):
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "inference.py").write_text("")

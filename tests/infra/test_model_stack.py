@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
-from infra_fixtures import ROOT
 
 pytest_plugins = ["infra_fixtures"]
 
+ROOT = Path(__file__).resolve().parents[2]
 TRAINING_JOB = "Custom::SageMakerTrainingJob"
 
 
@@ -235,6 +236,18 @@ def test_a_local_model_is_served_from_its_asset(artifact_app):
     url = json.dumps(model["Properties"]["PrimaryContainer"]["ModelDataUrl"])
 
     assert "cdk-hnb659fds-assets" in url and url.endswith('.gz"}')
+
+
+def test_a_model_directory_and_its_tarball_deploy_the_same_asset(artifact_app, synth, fixtures_dir, tmp_path):
+    """The directory is packed reproducibly, so packing it yourself changes nothing."""
+    from stacks.packaging import write_tarball
+    tarball = write_tarball(fixtures_dir / "model", tmp_path / "model.tar.gz")
+
+    def model_data(app):
+        (model,) = app.model.find_resources("AWS::SageMaker::Model").values()
+        return model["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+
+    assert model_data(synth(modelArtifact=str(tarball))) == model_data(artifact_app)
 
 
 def test_a_local_model_role_cannot_pull_the_training_image(artifact_app):
