@@ -62,6 +62,32 @@ def post(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, byte
     return response.status, response.read()
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants (Linux /proc; just pid elsewhere)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds used so far by these processes (0 where unreadable)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def time_to_first_prediction(model: str, ports: tuple[int, int, int], timeout: float):
     """Start the stack as a user would and poll until a prediction comes back."""
     site, api, runtime = ports
@@ -90,6 +116,7 @@ def load_test(api_port: int, reviews: list[str], clients: int, duration: float, 
     bodies = [json.dumps({"review": review}).encode() for review in reviews]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[list[str]] = [[] for _ in range(clients)]
+    sent = [0] * clients
     start_line = threading.Barrier(clients + 1)
     window: dict[str, float] = {}
 
@@ -99,7 +126,7 @@ def load_test(api_port: int, reviews: list[str], clients: int, duration: float, 
         start_line.wait()
         while time.perf_counter() < window["end"]:
             body = bodies[rng.randrange(len(bodies))]
-            sent = time.perf_counter()
+            started = time.perf_counter()
             try:
                 status, answer = post(connection, body)
             except (OSError, http.client.HTTPException) as error:
@@ -107,10 +134,11 @@ def load_test(api_port: int, reviews: list[str], clients: int, duration: float, 
                 connection.close()
                 connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=30)
             done = time.perf_counter()
-            if sent < window["begin"]:
+            sent[index] += 1
+            if started < window["begin"]:
                 continue  # warm-up: connections opening, caches filling
             if status == 200:
-                latencies[index].append(done - sent)
+                latencies[index].append(done - started)
             else:
                 errors[index].append(f"{status} {answer[:120]!r}")
         connection.close()
@@ -133,7 +161,7 @@ def load_test(api_port: int, reviews: list[str], clients: int, duration: float, 
         return all_latencies[min(len(all_latencies) - 1, int(p / 100 * len(all_latencies)))] * 1000
 
     return {
-        "requests": len(all_latencies) + len(all_errors), "ok": len(all_latencies), "errors": len(all_errors),
+        "requests": len(all_latencies) + len(all_errors), "requests_with_warmup": sum(sent), "ok": len(all_latencies), "errors": len(all_errors),
         "error_samples": sorted(set(all_errors))[:5], "seconds": measured,
         "rps": len(all_latencies) / measured,
         "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99),
@@ -174,12 +202,21 @@ def main(argv=None) -> int:
     try:
         print(f"load: {args.clients} clients for {args.duration:.0f} s (after {args.warmup:.0f} s warm-up), {described}",
               flush=True)
+        stack_pids = process_tree(stack.pid)
+        stack_cpu, client_cpu = cpu_seconds(stack_pids), time.process_time()
         result = load_test(ports[1], reviews, args.clients, args.duration, args.warmup)
+        stack_cpu, client_cpu = cpu_seconds(stack_pids) - stack_cpu, time.process_time() - client_cpu
     finally:
         stop_process(stack, timeout=10)
     print(f"  requests {result['requests']}, errors {result['errors']}, {result['rps']:.1f} requests/s")
     print(f"  latency p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, "
           f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms")
+    handled = max(1, result["requests_with_warmup"])
+    result["stack_cpu_ms_per_request"] = stack_cpu / handled * 1000
+    result["client_cpu_ms_per_request"] = client_cpu / handled * 1000
+    print(f"  CPU per request: {result['stack_cpu_ms_per_request']:.2f} ms in the stack (API and model server), "
+          f"{result['client_cpu_ms_per_request']:.2f} ms in the load clients; load average "
+          f"{os.getloadavg()[0]:.2f} after the run")
     for sample in result["error_samples"]:
         print(f"  error: {sample}")
     met = result["rps"] >= 200 and result["errors"] == 0 and result["p99_ms"] <= 100
