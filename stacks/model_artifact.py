@@ -1,13 +1,12 @@
 """A model trained elsewhere (a model.tar.gz or the unpacked directory) shipped as an asset."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from stacks.packaging import write_tarball
+from stacks.packaging import packaging_dir, write_tarball
 from stacks.sagemaker_role import SageMakerRole
 
 
@@ -15,7 +14,7 @@ class ModelArtifact(Construct):
     def __init__(self, scope: Construct, id_: str, *, path: Path, role: SageMakerRole) -> None:
         super().__init__(scope, id_)
         if path.is_dir():
-            path = write_tarball(path, Path(tempfile.mkdtemp(prefix="model-")) / "model.tar.gz")
+            path = write_tarball(path, packaging_dir(self) / "model.tar.gz")
         self.s3_asset = s3_assets.Asset(self, "ModelTarball", path=str(path))
         role.allow_read_asset(self.s3_asset)
         self.model_data_url = self.s3_asset.s3_object_url

@@ -22,20 +22,18 @@ class SentimentModelStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig, **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
         serving_image = inference_image()
-        images = [serving_image]
-        if config.training_mode:
-            images.append(training_image(config.training_instance_type))
-        role = SageMakerRole(self, "SageMakerRole", images=images)
+        train_image = training_image(config.training_instance_type) if config.training_mode else None
+        role = SageMakerRole(self, "SageMakerRole", images=[serving_image, *([train_image] if train_image else [])])
         artifacts = ArtifactsBucket(self, "Artifacts", destroy_on_delete=config.dev)
 
         if config.training_mode:
-            data = TrainingData(self, "TrainingData", bucket=artifacts.s3_bucket, data_dir=config.training_data,
-                                retention_days=config.log_retention_days)
+            data = TrainingData(self, "TrainingData", bucket=artifacts.s3_bucket,
+                                data_dir=config.training_data, retention_days=config.log_retention_days)
             training = TrainingJob(
                 self, "TrainingJob",
                 code_dir=MODEL_CODE_DIR, bucket=artifacts.s3_bucket,
                 data_prefix=data.s3_prefix, data_hash=data.data_hash,
-                role=role, image=images[1],
+                role=role, image=train_image,
                 instance_type=config.training_instance_type, use_spot=config.training_use_spot,
                 max_runtime_minutes=config.training_max_runtime_minutes,
                 hyperparameters=config.hyperparameters,

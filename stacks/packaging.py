@@ -13,6 +13,9 @@ import io
 import tarfile
 from pathlib import Path
 
+from aws_cdk import Stage
+from constructs import Construct
+
 IGNORED_NAMES = {"__pycache__", ".pytest_cache", ".DS_Store"}
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 
@@ -40,6 +43,12 @@ def tree_hash(root: Path) -> str:
                 digest.update(block)
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def packaging_dir(scope: Construct) -> Path:
+    """Where archives are built before CDK stages them: inside the cloud assembly, so they go
+    when cdk.out does."""
+    return Path(Stage.of(scope).outdir) / "packaging"
 
 
 def write_tarball(root: Path, destination: Path) -> Path:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from pathlib import Path
 
 from aws_cdk import Aws, CustomResource, Duration, Stack
@@ -19,7 +18,7 @@ from stacks.config import TRAINING_BUDGET_MINUTES
 from stacks.images import DlcImage
 from stacks.log_groups import log_group as make_log_group
 from stacks.nag import acknowledge
-from stacks.packaging import tree_hash, write_tarball
+from stacks.packaging import packaging_dir, tree_hash, write_tarball
 from stacks.sagemaker_role import SageMakerRole
 
 HANDLER_DIR = Path(__file__).resolve().parent / "training_job"
@@ -48,7 +47,7 @@ class TrainingJob(Construct):
         code_hash = tree_hash(code_dir)
         source = s3_assets.Asset(
             self, "SourceCode",
-            path=str(write_tarball(code_dir, Path(tempfile.mkdtemp(prefix="sourcedir-")) / "sourcedir.tar.gz")),
+            path=str(write_tarball(code_dir, packaging_dir(self) / "sourcedir.tar.gz")),
         )
         self.job_name = training_job_name(code_hash=code_hash, data_hash=data_hash,
                                           hyperparameters=hyperparameters, image_name=image.name)
