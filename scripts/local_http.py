@@ -126,13 +126,14 @@ def stop_process(process: subprocess.Popen, timeout: float = 5.0) -> None:
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None,
-                  expect_status: int | None = 200) -> float:
+                  expect_status: int | None = 200, name: str | None = None) -> float:
     """Poll url until it answers (with expect_status, or any status if None); returns the seconds
     waited. Raises RuntimeError if process exits first or the time runs out."""
     started = time.perf_counter()
     while True:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url}: the process exited with status {process.returncode} before it was ready")
+            raise RuntimeError(f"{name or url} stopped (exit status {process.returncode}) before it was ready; "
+                               "its own message above says why")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 status = response.status
@@ -143,5 +144,5 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
         if status is not None and (expect_status is None or status == expect_status):
             return time.perf_counter() - started
         if time.perf_counter() - started > timeout:
-            raise RuntimeError(f"{url} did not become ready within {timeout:.0f} s")
+            raise RuntimeError(f"{name or url} did not become ready within {timeout:.0f} s")
         time.sleep(0.05)

@@ -82,8 +82,8 @@ class Stack:
             api_args += ["--allowed-origin", origin]
         self.api_process = spawn("local_api.py", api_args + (["--verbose"] if self.verbose else []), quiet=self.quiet)
         self.site = start_site_server(self.api_url, self.ports["website"], max_review_chars=self.max_review_chars)
-        wait_for_http(f"{self.api_url}/predict", STARTUP_TIMEOUT_S, self.api_process, expect_status=None)
-        wait_for_http(f"{self.model_url}/ping", STARTUP_TIMEOUT_S, self.runtime_process)
+        wait_for_http(f"{self.api_url}/predict", STARTUP_TIMEOUT_S, self.api_process, expect_status=None, name="the API")
+        wait_for_http(f"{self.model_url}/ping", STARTUP_TIMEOUT_S, self.runtime_process, name="the model server")
         return self
 
     def exited(self) -> str | None:
@@ -115,7 +115,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     model = Path(args.model)
     if not model.exists():
-        print(f"error: {model}: no such model directory or model.tar.gz", file=sys.stderr)
+        print(f"error: {model}: no such model directory or model.tar.gz (pass --model, or build "
+              "models/default with `make train-default`)", file=sys.stderr)
         return 2
     # SIGTERM (from a process manager or `kill`) stops the stack the same way Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt))
