@@ -329,6 +329,9 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # e.g. weights that do not fit model_code/'s network
+        log(f"error: cannot load {args.model}: {type(error).__name__}: {error}")
+        return 2
     log(f"listening on http://{args.host}:{args.port} (endpoint {args.endpoint_name})")
     try:
         serve_forever(RuntimeApp(loaded, args.endpoint_name, args.predict_workers), args.host, args.port, args.threads)
