@@ -9,3 +9,41 @@ for folder in (ROOT, ROOT / "model_code", ROOT / "lambda", ROOT / "scripts"):
         sys.path.insert(0, str(folder))
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_imdb(tmp_path_factory):
+    """Folder with train.jsonl.gz and test.jsonl.gz of synthetic reviews."""
+    from model_fixtures import synthetic_reviews, write_jsonl
+
+    root = tmp_path_factory.mktemp("imdb")
+    write_jsonl(root / "train.jsonl.gz", synthetic_reviews(600, seed=1))
+    write_jsonl(root / "test.jsonl.gz", synthetic_reviews(200, seed=2))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tiny_imdb, tmp_path_factory):
+    """A processed dataset folder made by scripts/prepare_data.py from tiny_imdb."""
+    import prepare_data
+
+    out = tmp_path_factory.mktemp("processed")
+    assert prepare_data.main(["--source", str(tiny_imdb), "--out", str(out), "--vocab-size", "200",
+                              "--max-tokens", "60", "--workers", "2", "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_dataset, tmp_path_factory):
+    """A model directory trained by model_code/train.py for a few seconds on tiny_dataset."""
+    import train
+
+    model_dir = tmp_path_factory.mktemp("model")
+    output = tmp_path_factory.mktemp("output")
+    assert train.main(["--data-dir", str(tiny_dataset), "--model-dir", str(model_dir),
+                       "--output-data-dir", str(output), "--epochs", "6", "--batch-size", "32",
+                       "--embedding-dim", "16", "--hidden-dim", "16", "--lr", "0.01",
+                       "--patience", "6", "--quiet"]) == 0
+    return model_dir
