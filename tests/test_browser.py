@@ -118,6 +118,25 @@ def test_markup_in_a_review_is_shown_as_text_and_never_run(page):
     assert page.locator("#result img, #result script").count() == 0
 
 
+@pytest.mark.parametrize("status, body, content_type, shown", [
+    (503, '{"error": "The service is busy right now."}', "application/json", "The service is busy right now."),
+    (504, '{"error": "<img src=x onerror=alert(1)>"}', "application/json", "<img src=x onerror=alert(1)>"),
+    (502, "<html>Bad gateway</html>", "text/html", "The sentiment model could not analyse this review. Please try again."),
+    (429, "", "text/plain", "The service is busy right now. Please wait a few seconds and try again."),
+])
+def test_each_error_status_gets_a_readable_message_inserted_as_text(page, stack, status, body, content_type, shown):
+    """The API's answer is replaced here, to show what the page does with each kind of failure."""
+    cors = {"Access-Control-Allow-Origin": stack.site_url, "Access-Control-Allow-Headers": "Content-Type"}
+    page.route("**/predict", lambda route: route.fulfill(
+        status=204 if route.request.method == "OPTIONS" else status, body=body, content_type=content_type,
+        headers=cors))
+    submit(page, POSITIVE)
+    page.wait_for_selector("#api-error:not([hidden])")
+    assert page.inner_text("#api-error") == shown
+    assert page.locator("#api-error *").count() == 0
+    assert page.is_hidden("#prediction")
+
+
 def test_the_page_fits_a_phone(browser, stack):
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = context.new_page()

@@ -126,8 +126,9 @@ async function errorMessageFrom(response) {
 async function predict(review) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  let response;
   try {
-    const response = await fetch(`${state.apiUrl}/predict`, {
+    response = await fetch(`${state.apiUrl}/predict`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ review }),
@@ -135,6 +136,11 @@ async function predict(review) {
       cache: "no-store",
       credentials: "omit",
     });
+  } catch (error) {
+    clearTimeout(timer);
+    return { error: error.name === "AbortError" ? TIMEOUT_MESSAGE : NETWORK_MESSAGE };
+  }
+  try {
     if (!response.ok) return { error: await errorMessageFrom(response) };
     const prediction = await response.json();
     if (!prediction || (prediction.sentiment !== "positive" && prediction.sentiment !== "negative")) {
@@ -142,7 +148,8 @@ async function predict(review) {
     }
     return { prediction };
   } catch (error) {
-    return { error: error.name === "AbortError" ? TIMEOUT_MESSAGE : NETWORK_MESSAGE };
+    // the body was cut off or was not JSON
+    return { error: error.name === "AbortError" ? TIMEOUT_MESSAGE : MESSAGES_BY_STATUS[502] };
   } finally {
     clearTimeout(timer);
   }
