@@ -35,6 +35,9 @@ MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/([^/]+)\.txt$")
 class SourceError(Exception):
     """A source that cannot be read; the message is one line naming the file and the problem."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
 
 @dataclass(frozen=True)
 class Review:
@@ -98,7 +101,8 @@ def _verify(path: Path) -> bool:
 def read_tarball(path: Path, split: str) -> list[Review]:
     reviews = []
     try:
-        with tarfile.open(path, "r:*") as archive:
+        mode = "r:gz" if path.name.endswith(("gz", ".tgz")) else "r:*"
+        with tarfile.open(path, mode) as archive:
             for member in archive:
                 match = MEMBER.search(member.name)
                 if not match or match.group(1) != split or not member.isfile():
@@ -147,9 +151,21 @@ def read_jsonl(path: Path) -> list[Review]:
     return _finish(reviews, str(path), "labelled")
 
 
+def _canonical_order(review: Review) -> tuple:
+    index, _, rating = review.id.partition("_")
+    numeric = index.isdigit() and rating.isdigit()
+    return (review.label, 0 if numeric else 1, int(index) if numeric else 0, review.id)
+
+
 def load_reviews(source: str, split: str = "train", cache_dir: Path = DEFAULT_CACHE,
                  progress: bool = True) -> list[Review]:
-    """Labelled reviews of one split ("train" or "test") from any supported source."""
+    """Labelled reviews of one split ("train" or "test") from any supported source, in the
+    dataset's canonical order (negative then positive, each by file index), whatever order the
+    archive, folder or file lists them in."""
+    return sorted(_load(source, split, cache_dir, progress), key=_canonical_order)
+
+
+def _load(source: str, split: str, cache_dir: Path, progress: bool) -> list[Review]:
     if source.startswith(("http://", "https://")):
         return read_tarball(download(source, cache_dir, progress), split)
     path = Path(source).expanduser()

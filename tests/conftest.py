@@ -45,5 +45,5 @@ def tiny_model_dir(tiny_dataset, tmp_path_factory):
     assert train.main(["--data-dir", str(tiny_dataset), "--model-dir", str(model_dir),
                        "--output-data-dir", str(output), "--epochs", "6", "--batch-size", "32",
                        "--embedding-dim", "16", "--hidden-dim", "16", "--lr", "0.01",
-                       "--patience", "6", "--quiet"]) == 0
+                       "--patience", "6", "--threads", "1", "--quiet"]) == 0
     return model_dir
