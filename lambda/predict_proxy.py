@@ -128,17 +128,17 @@ def raw_body(event: dict) -> bytes:
     body = event.get("body")
     if body is None:
         return b""
-    if event.get("isBase64Encoded"):
+    if not isinstance(body, str):
+        raise ApiError(400, "The request body is not text.", "bad_body")
+    if event.get("isBase64Encoded") is True:
         try:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise ApiError(400, "The request body is not valid base64.", "bad_body") from None
-    if isinstance(body, str):
-        try:
-            return body.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ApiError(400, "The review is not valid UTF-8 text.", "bad_encoding") from None
-    raise ApiError(400, "The request body is not text.", "bad_body")
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "The review is not valid UTF-8 text.", "bad_encoding") from None
 
 
 def decode_text(body: bytes, charset: str) -> str:

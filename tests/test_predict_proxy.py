@@ -164,7 +164,9 @@ def test_a_review_at_exactly_the_limit_is_accepted(stub):
 
 
 def test_malformed_events_still_get_a_json_answer():
-    for evt in ({}, None, {"httpMethod": 7, "headers": [], "body": 3}, {"httpMethod": "POST", "headers": None}):
+    for evt in ({}, None, {"httpMethod": 7, "headers": [], "body": 3}, {"httpMethod": "POST", "headers": None},
+                {"httpMethod": "POST", "headers": {"Content-Type": "text/plain"}, "body": 3, "isBase64Encoded": True},
+                {"httpMethod": "POST", "headers": {"Content-Type": 5}, "body": "fine"}):
         response = predict_proxy.handler(evt, None)
         assert response["statusCode"] in (400, 405, 415)
         assert "error" in json.loads(response["body"])
