@@ -13,7 +13,7 @@ def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
 class ApiFirewall(Construct):
     def __init__(self, scope: Construct, id_: str, *, stage_arn: str, requests_per_5_minutes: int) -> None:
         super().__init__(scope, id_)
-        self.web_acl = wafv2.CfnWebACL(
+        self.waf_web_acl = wafv2.CfnWebACL(
             self, "WebAcl",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
@@ -47,4 +47,4 @@ class ApiFirewall(Construct):
             ],
         )
         wafv2.CfnWebACLAssociation(self, "Association", resource_arn=stage_arn,
-                                   web_acl_arn=self.web_acl.attr_arn)
+                                   web_acl_arn=self.waf_web_acl.attr_arn)

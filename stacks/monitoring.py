@@ -44,7 +44,7 @@ class Monitoring(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
 
-        self.alarms = [
+        self.cloudwatch_alarms = [
             alarm("EndpointErrors", endpoint_errors, 1, 1,
                   "The model container answered 5xx (see /aws/sagemaker/Endpoints logs)"),
             alarm("ModelLatency", model_latency_ms, MODEL_LATENCY_P99_LIMIT_MS, 3,
@@ -67,27 +67,27 @@ class Monitoring(Construct):
             acknowledge(self.sns_topic, id="AwsSolutions-SNS2",
                         reason="Alarm notifications carry metric names only; CloudWatch cannot publish to "
                                "a topic encrypted with the AWS-managed key.")
-            for each in self.alarms:
+            for each in self.cloudwatch_alarms:
                 each.add_alarm_action(actions.SnsAction(self.sns_topic))
                 each.add_ok_action(actions.SnsAction(self.sns_topic))
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{endpoint_name}-service",
+        self.cloudwatch_dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{endpoint_name}-service",
                                               default_interval=Duration.hours(3))
-        self.dashboard.add_widgets(
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=3))
-        self.dashboard.add_widgets(
+        self.cloudwatch_dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.cloudwatch_alarms, width=24, height=3))
+        self.cloudwatch_dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Endpoint invocations and errors", width=12, left=[
                 endpoint_metric("Invocations", "Sum"), endpoint_metric("Invocation4XXErrors", "Sum"),
                 endpoint_errors]),
             cloudwatch.GraphWidget(title="Model latency (ms)", width=12, left=[model_latency_ms]),
         )
-        self.dashboard.add_widgets(
+        self.cloudwatch_dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Proxy invocations, errors, throttles", width=12, left=[
                 function.metric_invocations(period=PERIOD), lambda_errors, lambda_throttles]),
             cloudwatch.GraphWidget(title="Proxy duration p99 (ms)", width=12, left=[
                 function.metric_duration(period=PERIOD, statistic="p99")]),
         )
-        self.dashboard.add_widgets(
+        self.cloudwatch_dashboard.add_widgets(
             cloudwatch.GraphWidget(title="API requests and errors", width=12, left=[
                 rest_api.metric_count(period=PERIOD, statistic="Sum"),
                 rest_api.metric_client_error(period=PERIOD, statistic="Sum"), api_5xx]),

@@ -57,7 +57,7 @@ class TrainingJob(Construct):
         # The endpoint's model is this job's output, and nothing else under the prefix.
         role.allow_read_object(bucket.arn_for_objects(f"{OUTPUT_PREFIX}{self.job_name}/output/model.tar.gz"))
         provider = self._provider(role, log_retention_days)
-        self.resource = CustomResource(
+        self.custom_resource = CustomResource(
             self, "Resource",
             resource_type="Custom::SageMakerTrainingJob",
             service_token=provider.service_token,
@@ -87,8 +87,8 @@ class TrainingJob(Construct):
             service_timeout=Duration.minutes(60),
         )
         # The job reads and writes S3 as soon as it starts: the role's policy must exist by then.
-        self.resource.node.add_dependency(role)
-        self.model_data_url = self.resource.get_att_string("ModelDataUrl")
+        self.custom_resource.node.add_dependency(role)
+        self.model_data_url = self.custom_resource.get_att_string("ModelDataUrl")
 
     def _provider(self, role: SageMakerRole, log_retention_days: int) -> cr.Provider:
         job_arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:training-job/{JOB_NAME_PREFIX}*"

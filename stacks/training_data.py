@@ -21,7 +21,7 @@ class TrainingData(Construct):
         # started on, and a changed dataset changes the prefix, hence the job's name.
         self.s3_prefix = f"training-data/{self.data_hash[:16]}/"
         self.s3_uri = bucket.s3_url_for_object(self.s3_prefix)
-        self.deployment = upload(
+        self.s3_deployment = upload(
             self, "Upload",
             sources=[s3_deployment.Source.asset(str(data_dir), exclude=["__pycache__"])],
             destination=bucket,

@@ -65,7 +65,7 @@ class Website(Construct):
                     override=True),
             ),
         )
-        self.distribution = cloudfront.Distribution(
+        self.cloudfront_distribution = cloudfront.Distribution(
             self, "Distribution",
             comment="Sentiment of a movie review: the site",
             default_root_object="index.html",
@@ -79,20 +79,20 @@ class Website(Construct):
                 compress=True,
             ),
         )
-        acknowledge(self.distribution, id="AwsSolutions-CFR1",
+        acknowledge(self.cloudfront_distribution, id="AwsSolutions-CFR1",
                     reason="A public page for anyone; there is no country to exclude.")
-        acknowledge(self.distribution, id="AwsSolutions-CFR2",
+        acknowledge(self.cloudfront_distribution, id="AwsSolutions-CFR2",
                     reason="The site is static files; the API behind it has its own, optional WAF "
                            "web ACL (config key waf).")
-        acknowledge(self.distribution, id="AwsSolutions-CFR3",
+        acknowledge(self.cloudfront_distribution, id="AwsSolutions-CFR3",
                     reason="Standard logs need an ACL-enabled bucket; the site serves only public "
                            "static files, and CloudFront's metrics cover traffic.")
-        acknowledge(self.distribution, id="AwsSolutions-CFR4",
+        acknowledge(self.cloudfront_distribution, id="AwsSolutions-CFR4",
                     reason="The default *.cloudfront.net certificate cannot pin a minimum TLS "
                            "version; a custom domain would set TLSv1.2_2021.")
-        self.url = f"https://{self.distribution.distribution_domain_name}"
+        self.url = f"https://{self.cloudfront_distribution.distribution_domain_name}"
 
-        self.deployment = upload(
+        self.s3_deployment = upload(
             self, "Content",
             sources=[
                 s3_deployment.Source.asset(str(WEBSITE_DIR), exclude=["*.md", "tests"]),
@@ -100,7 +100,7 @@ class Website(Construct):
             ],
             destination=self.s3_bucket,
             retention_days=retention_days,
-            distribution=self.distribution,
+            distribution=self.cloudfront_distribution,
             distribution_paths=["/*"],
             memory_limit=256,
         )
