@@ -50,6 +50,7 @@ class BackgroundServer:
 
     def __init__(self, app, host: str = LOCALHOST, port: int = 0, threads: int = 8, name: str = "server"):
         self.name = name
+        self.app = app
         self._server = make_server(app, host, port, threads)  # binds now: a busy port fails here
         self.host = host
         self.port = int(self._server.effective_port)
@@ -78,6 +79,8 @@ class BackgroundServer:
         else:
             self._server.close()
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        if hasattr(self.app, "close"):
+            self.app.close()
 
     def __enter__(self) -> BackgroundServer:
         return self.start()

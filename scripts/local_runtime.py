@@ -94,7 +94,8 @@ class LoadedModel:
             self._unpacked.cleanup()
 
 
-def load_model(model_path: Path, threads: int = 1, progress=log) -> LoadedModel:
+def load_model(model_path: Path, threads: int | None = None, progress=log) -> LoadedModel:
+    """threads: torch intra-op threads for this process (None leaves torch's setting alone)."""
     started = time.perf_counter()
     progress(f"loading {model_path}")
     model_dir, unpacked = unpack_model(Path(model_path))
@@ -103,9 +104,10 @@ def load_model(model_path: Path, threads: int = 1, progress=log) -> LoadedModel:
     progress("importing torch and the inference handlers")
     import torch
 
-    # One intra-op thread per process: requests are already concurrent, and on a small CPU more
-    # threads per matrix product only contend with the API's threads.
-    torch.set_num_threads(threads)
+    # The command line uses one intra-op thread: requests are already concurrent, and on a small
+    # CPU more threads per matrix product only contend with the API's threads.
+    if threads:
+        torch.set_num_threads(threads)
     handlers = import_handlers()
     progress(f"reading weights ({time.perf_counter() - started:.1f} s)")
     model = handlers.model_fn(str(model_dir))
@@ -121,8 +123,8 @@ def load_model(model_path: Path, threads: int = 1, progress=log) -> LoadedModel:
 # ---------------------------------------------------------------------------------------------
 
 class Batcher:
-    """Runs predict_fn on one thread; requests that arrive while it is busy are merged into one
-    call. Merging needs input_fn's result to be a dataclass with a `texts` list and predict_fn's
+    """Runs predict_fn on worker threads; requests that arrive while a worker is busy are merged
+    into its next call. Merging needs input_fn's result to be a dataclass with a `texts` list and predict_fn's
     to be a dict with a `scores` list in the same order, as model_code/inference.py has them;
     anything else is predicted one request at a time."""
 
@@ -133,8 +135,13 @@ class Batcher:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         # torch releases the interpreter lock inside its kernels, so a second worker can score
         # one batch while the first scores another.
+        self.workers = workers
         for number in range(workers):
             threading.Thread(target=self._run, name=f"predict-{number}", daemon=True).start()
+
+    def close(self) -> None:
+        for _ in range(self.workers):
+            self._queue.put(None)
 
     def predict(self, data):
         future: Future = Future()
@@ -147,12 +154,18 @@ class Batcher:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
             size = len(getattr(batch[0][0], "texts", ())) or 1
             while size < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
+                    break
+                if item is None:  # closing: finish this batch, then let another worker stop
+                    self._queue.put(None)
                     break
                 batch.append(item)
                 size += len(getattr(item[0], "texts", ())) or 1
@@ -237,6 +250,9 @@ class RuntimeApp:
         self.endpoint_name = endpoint_name
         self.batcher = Batcher(loaded.handlers, loaded.model, predict_workers)
 
+    def close(self) -> None:
+        self.batcher.close()
+
     def __call__(self, environ, start_response):
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "")
@@ -290,14 +306,17 @@ class RuntimeApp:
 # Running it
 # ---------------------------------------------------------------------------------------------
 
-def start_runtime_server(model_path: Path, port: int = 0, endpoint_name: str = DEFAULT_ENDPOINT_NAME,
-                         threads: int = 32, progress=log):
-    """Load the model and serve it from a background thread of this process. Returns the
-    local_http.BackgroundServer (stop() frees the port; .url is what boto3 needs)."""
+def start_runtime_server(model_path: Path | None = None, port: int = 0, endpoint_name: str = DEFAULT_ENDPOINT_NAME,
+                         threads: int = 32, predict_workers: int = 1, loaded: LoadedModel | None = None,
+                         progress=log):
+    """Serve a model from a background thread of this process: model_path is loaded, or a
+    LoadedModel from load_model() is reused (a restart in milliseconds, for fault injection).
+    Returns the local_http.BackgroundServer (stop() frees the port; .url is what boto3 needs)."""
     from local_http import BackgroundServer
 
-    loaded = load_model(model_path, progress=progress)
-    return BackgroundServer(RuntimeApp(loaded, endpoint_name), port=port, threads=threads,
+    if loaded is None:
+        loaded = load_model(model_path, progress=progress)
+    return BackgroundServer(RuntimeApp(loaded, endpoint_name, predict_workers), port=port, threads=threads,
                             name="model server").start()
 
 

@@ -161,7 +161,7 @@ def in_process_servers(stack_model, tmp_path):
     os.environ.update(saved)
 
 
-def test_api_answers_503_while_the_model_server_is_down_and_recovers(in_process_servers, stack_model):
+def test_api_answers_503_while_the_model_server_is_down_and_recovers(in_process_servers):
     from local_runtime import start_runtime_server
 
     runtime, api = in_process_servers
@@ -174,7 +174,7 @@ def test_api_answers_503_while_the_model_server_is_down_and_recovers(in_process_
     assert down.status_code == 503
     assert "cannot be reached" in down.json()["error"]
     assert down.headers["Access-Control-Allow-Origin"] == "http://site.test"
-    restarted = start_runtime_server(stack_model, port=runtime.port, progress=lambda message: None)
+    restarted = start_runtime_server(port=runtime.port, loaded=runtime.app.loaded)  # the model stays loaded
     try:
         assert post().status_code == 200
     finally:
