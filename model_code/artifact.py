@@ -91,5 +91,10 @@ def load_predictor(model_dir: Path) -> Predictor:
         raise ArtifactError(f"{model_dir}: vocab.json has {len(vocabulary)} words but the model "
                             f"has {config.vocab_size} embeddings")
     model = SentimentLSTM(config)
-    model.load_state_dict(torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True))
+    try:
+        state = torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict({name: tensor.float() for name, tensor in state.items()})
+    except (RuntimeError, OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ArtifactError(f"{model_dir / 'model.pt'}: weights do not fit model_config.json ({first_line})") from None
     return Predictor(model, Encoder(settings, vocabulary))

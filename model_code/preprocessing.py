@@ -28,6 +28,21 @@ DEFAULT_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
+# Function words that carry no sentiment on their own, written for this project. Negations
+# ("not", "no", "nor", "never", "n't" forms) and contrast words ("but", "very", "too", "only")
+# are deliberately absent: they flip or scale the sentiment of what follows.
+FUNCTION_WORDS = (
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as",
+    "into", "about", "this", "that", "these", "those", "it", "its", "it's", "is", "are", "was",
+    "were", "be", "been", "being", "am", "i", "me", "my", "we", "our", "you", "your", "he", "him",
+    "his", "she", "her", "they", "them", "their", "there", "here", "which", "who", "whom", "what",
+    "when", "where", "while", "then", "than", "so", "if", "has", "have", "had", "do", "does",
+    "did", "will", "would", "can", "could", "should", "br", "s", "i'm", "i've", "i'd", "he's",
+    "she's", "they're", "we're", "you're", "that's", "there's", "one", "also", "just", "some",
+    "any", "all", "up", "out", "over", "after", "before", "again", "because", "how", "why",
+)
+
+
 @dataclass(frozen=True)
 class TextSettings:
     mode: str = "default"

@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT / "model_code"), str(ROOT / "scripts")]
 
 from dataset import EncodedSplit, save_dataset  # noqa: E402
 from imdb_sources import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews  # noqa: E402
-from preprocessing import Encoder, TextSettings, Tokenizer, build_vocabulary  # noqa: E402
+from preprocessing import FUNCTION_WORDS, Encoder, TextSettings, Tokenizer, build_vocabulary  # noqa: E402
 
 _worker_tokenizer: Tokenizer | None = None
 
@@ -103,8 +103,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--vocab-size", type=int, help="ids including padding and unknown "
                         "(default: 30000, or 5000 in seed mode)")
     parser.add_argument("--max-tokens", type=int, help="tokens kept per review (default: 400, or 500 in seed mode)")
-    parser.add_argument("--stopwords", help="stopword file for seed mode, one word per line "
-                        "(default: NLTK's English list if its data is installed)")
+    parser.add_argument("--stopwords", help="stopword file, one word per line; seed mode's default is "
+                        "NLTK's English list if its data is installed, default mode's is none")
+    parser.add_argument("--function-words", action="store_true",
+                        help="default mode: drop the project's list of function words (negations kept)")
     parser.add_argument("--validation-fraction", type=float, default=0.1,
                         help="share of the training reviews held out for validation (default: 0.1)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the validation split (default: 42)")
@@ -124,7 +126,10 @@ def prepare(args: argparse.Namespace) -> dict:
     if args.mode == "seed":
         settings = TextSettings.seed(read_stopwords(args.stopwords))
     else:
-        settings = TextSettings()
+        stopwords = read_stopwords(args.stopwords) if args.stopwords else ()
+        if args.function_words:
+            stopwords += FUNCTION_WORDS
+        settings = TextSettings(stopwords=tuple(dict.fromkeys(stopwords)))
     overrides = {k: v for k, v in (("vocab_size", args.vocab_size), ("max_tokens", args.max_tokens)) if v}
     if overrides:
         settings = TextSettings.from_json({**settings.to_json(), **overrides})
