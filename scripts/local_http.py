@@ -20,6 +20,8 @@ from waitress.server import create_server
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 LOCALHOST = "127.0.0.1"
+# Set for processes started by spawn(): they stop by themselves if their parent disappears.
+PARENT_PID_VARIABLE = "LOCAL_STACK_PARENT_PID"
 
 
 def free_port(host: str = LOCALHOST) -> int:
@@ -95,9 +97,11 @@ def serve_forever(app, host: str, port: int, threads: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    parent = int(os.environ.get(PARENT_PID_VARIABLE) or 0)
     server.start()
     while not stop.wait(0.5):
-        pass
+        if parent and os.getppid() != parent:  # the parent died without stopping us
+            break
     server.stop()
 
 
@@ -107,10 +111,11 @@ def serve_forever(app, host: str, port: int, threads: int) -> None:
 
 def spawn(script: str, args: list[str], env: dict[str, str] | None = None, quiet: bool = False) -> subprocess.Popen:
     """Start scripts/<script> with this interpreter in its own process group, so a Ctrl-C in the
-    terminal reaches only the parent, which then stops its children in order."""
+    terminal reaches only the parent, which then stops its children in order. A server started
+    this way also stops if the parent is killed outright."""
     return subprocess.Popen(
         [sys.executable, str(SCRIPTS / script), *args],
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **(env or {}), PARENT_PID_VARIABLE: str(os.getpid())},
         stdout=subprocess.DEVNULL if quiet else None,
         stderr=subprocess.DEVNULL if quiet else None,
         start_new_session=True,

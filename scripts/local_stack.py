@@ -19,6 +19,7 @@ interpreter lock); the site is served from this one. Ctrl-C stops all three.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
-from local_http import LOCALHOST, port_is_free, spawn, stop_process, wait_for_http  # noqa: E402
+from local_http import LOCALHOST, PARENT_PID_VARIABLE, port_is_free, spawn, stop_process, wait_for_http  # noqa: E402
 from local_runtime import DEFAULT_ENDPOINT_NAME  # noqa: E402
 from local_site import start_site_server  # noqa: E402
 
@@ -132,7 +133,10 @@ def main(argv=None) -> int:
             f"  model server  {stack.model_url}/ping, {stack.model_url}/invocations, "
             f"{stack.model_url}/endpoints/{DEFAULT_ENDPOINT_NAME}/invocations\n"
             f"press Ctrl-C to stop\n", flush=True)
+        parent = int(os.environ.get(PARENT_PID_VARIABLE) or 0)
         while (problem := stack.exited()) is None:
+            if parent and os.getppid() != parent:  # started by a script that has died
+                return 1
             time.sleep(0.5)
         print(f"error: {problem}; stopping", file=sys.stderr)
         return 1
