@@ -26,8 +26,12 @@ def policy_statements(template) -> list[dict]:
 
 # Artifacts bucket -------------------------------------------------------------------------
 
-def test_artifacts_bucket_is_private_encrypted_and_versioned(default_app):
-    default_app.model.has_resource_properties("AWS::S3::Bucket", {
+MODES = ["default_app", "options_app", "artifact_app"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_artifacts_bucket_is_private_encrypted_and_versioned(mode, request):
+    request.getfixturevalue(mode).model.has_resource_properties("AWS::S3::Bucket", {
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                            "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
         "BucketEncryption": {"ServerSideEncryptionConfiguration": [
@@ -36,8 +40,9 @@ def test_artifacts_bucket_is_private_encrypted_and_versioned(default_app):
     })
 
 
-def test_artifacts_bucket_refuses_requests_without_tls(default_app):
-    default_app.model.has_resource_properties("AWS::S3::BucketPolicy", {
+@pytest.mark.parametrize("mode", MODES)
+def test_artifacts_bucket_refuses_requests_without_tls(mode, request):
+    request.getfixturevalue(mode).model.has_resource_properties("AWS::S3::BucketPolicy", {
         "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
             "Effect": "Deny", "Action": "s3:*", "Principal": {"AWS": "*"},
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
@@ -141,17 +146,18 @@ def test_the_training_code_ships_as_a_reproducible_tarball(default_app, synth):
 
 # SageMaker role ---------------------------------------------------------------------------
 
-def test_sagemaker_role_has_no_managed_policies(default_app):
+@pytest.mark.parametrize("mode", MODES)
+def test_sagemaker_role_has_no_managed_policies(mode, request):
     """In particular no AmazonSageMakerFullAccess, which the original used."""
-    default_app.model.has_resource_properties("AWS::IAM::Role", {
+    request.getfixturevalue(mode).model.has_resource_properties("AWS::IAM::Role", {
         "AssumeRolePolicyDocument": {"Statement": [Match.object_like(
             {"Principal": {"Service": "sagemaker.amazonaws.com"}})]},
         "ManagedPolicyArns": Match.absent(),
     })
 
 
-def test_no_policy_grants_a_service_wide_wildcard_action(default_app, options_app):
-    for app in (default_app, options_app):
+def test_no_policy_grants_a_service_wide_wildcard_action(default_app, options_app, artifact_app):
+    for app in (default_app, options_app, artifact_app):
         for template in (app.model, app.web):
             actions = [action for statement in policy_statements(template)
                        for action in ([statement["Action"]] if isinstance(statement["Action"], str)

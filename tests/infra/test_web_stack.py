@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk.assertions import Capture, Match
 
 pytest_plugins = ["infra_fixtures"]
+
+MODES = ["default_app", "options_app", "artifact_app"]
 
 
 def resource(template, type_: str, where=lambda properties: True) -> dict:
@@ -20,10 +23,12 @@ def proxy_function(app) -> dict:
 
 # Lambda proxy -----------------------------------------------------------------------------
 
-def test_proxy_may_invoke_exactly_the_one_endpoint(default_app):
+@pytest.mark.parametrize("mode", MODES)
+def test_proxy_may_invoke_exactly_the_one_endpoint(mode, request):
     """The original proxy ran with AmazonSageMakerFullAccess; this one can call one endpoint."""
-    role_id = proxy_function(default_app)["Role"]["Fn::GetAtt"][0]
-    (policy,) = [p["Properties"] for p in default_app.web.find_resources("AWS::IAM::Policy").values()
+    app = request.getfixturevalue(mode)
+    role_id = proxy_function(app)["Role"]["Fn::GetAtt"][0]
+    (policy,) = [p["Properties"] for p in app.web.find_resources("AWS::IAM::Policy").values()
                  if p["Properties"]["Roles"] == [{"Ref": role_id}]]
     sagemaker = [s for s in policy["PolicyDocument"]["Statement"] if "sagemaker" in json.dumps(s["Action"])]
 
@@ -153,23 +158,27 @@ def test_waf_guards_the_api_stage(options_app):
 
 # Website ----------------------------------------------------------------------------------
 
-def test_site_bucket_blocks_public_access_and_non_tls_requests(default_app):
-    default_app.web.has_resource_properties("AWS::S3::Bucket", {
+@pytest.mark.parametrize("mode", MODES)
+def test_site_bucket_blocks_public_access_and_non_tls_requests(mode, request):
+    app = request.getfixturevalue(mode)
+    app.web.has_resource_properties("AWS::S3::Bucket", {
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                            "IgnorePublicAcls": True, "RestrictPublicBuckets": True}})
-    default_app.web.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
+    app.web.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
         Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
 
 
-def test_site_bucket_is_readable_only_by_its_distribution(default_app):
-    (policy,) = default_app.web.find_resources("AWS::S3::BucketPolicy").values()
+@pytest.mark.parametrize("mode", MODES)
+def test_site_bucket_is_readable_only_by_its_distribution(mode, request):
+    app = request.getfixturevalue(mode)
+    (policy,) = app.web.find_resources("AWS::S3::BucketPolicy").values()
     readers = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
                if s["Effect"] == "Allow" and "s3:GetObject" in json.dumps(s["Action"])]
 
     assert len(readers) == 1
     assert readers[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     source = json.dumps(readers[0]["Condition"]["StringEquals"]["AWS:SourceArn"])
-    (distribution_id,) = default_app.web.find_resources("AWS::CloudFront::Distribution")
+    (distribution_id,) = app.web.find_resources("AWS::CloudFront::Distribution")
     assert f'":distribution/", {{"Ref": "{distribution_id}"}}' in source
 
 
