@@ -136,6 +136,7 @@ class Batcher:
         # torch releases the interpreter lock inside its kernels, so a second worker can score
         # one batch while the first scores another.
         self.workers = workers
+        self.calls = 0  # predict_fn calls so far; fewer than requests means batching happened
         for number in range(workers):
             threading.Thread(target=self._run, name=f"predict-{number}", daemon=True).start()
 
@@ -184,6 +185,7 @@ class Batcher:
     def _predict_merged(self, mergeable) -> None:
         texts = [text for data, _ in mergeable for text in data.texts]
         merged = dataclasses.replace(mergeable[0][0], texts=texts)
+        self.calls += 1
         try:
             prediction = self.handlers.predict_fn(merged, self.model)
             scores = prediction["scores"]
@@ -201,6 +203,7 @@ class Batcher:
             start = end
 
     def _predict_one(self, data, future: Future) -> None:
+        self.calls += 1
         try:
             future.set_result(self.handlers.predict_fn(data, self.model))
         except BaseException as error:  # handed to the request's thread, which answers it

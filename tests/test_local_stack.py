@@ -229,3 +229,31 @@ def test_cli_prints_its_urls_and_stops_cleanly_on_ctrl_c(stack_model):
     assert f"http://127.0.0.1:{ports[0]}/" in output and f"http://127.0.0.1:{ports[1]}/predict" in output
     assert "model ready" in output and "stopped" in output and "Traceback" not in output
     assert all(port_is_free(port) for port in ports)
+
+
+def test_concurrent_requests_batched_together_each_get_their_own_answer(stack_model):
+    """The model server merges concurrent reviews into one predict_fn call; a mix-up would give
+    visitors each other's results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from local_runtime import start_runtime_server
+
+    words = ["wonderful", "awful", "brilliant", "boring", "superb", "terrible", "loved", "hated"]
+    reviews = [f"{' '.join(words[i % 8:i % 8 + 1 + i % 3])} film number {i}" + " plot" * (i % 13) for i in range(48)]
+    server = start_runtime_server(stack_model, progress=lambda message: None)
+    try:
+        def score(review):
+            answer = requests.post(f"{server.url}/invocations", data=review.encode(),
+                                   headers={"Content-Type": "text/plain"}, timeout=30)
+            return answer.json()["score"]
+
+        one_at_a_time = [score(review) for review in reviews]
+        calls_before = server.app.batcher.calls
+        with ThreadPoolExecutor(16) as pool:
+            together = list(pool.map(score, reviews))
+        calls = server.app.batcher.calls - calls_before
+    finally:
+        server.stop()
+    assert calls < len(reviews), "no two requests were scored together"
+    assert len(set(one_at_a_time)) > 1
+    assert together == pytest.approx(one_at_a_time, abs=1e-5)
