@@ -104,6 +104,24 @@ def test_the_counter_shows_the_limit_and_a_too_long_review_is_not_sent(page):
     assert page.predict_requests == []
 
 
+def test_the_counter_counts_characters_as_the_api_does(page):
+    page.fill("#review", "🎬" * 10)
+    assert page.inner_text("#review-count") == f"10 / {MAX_REVIEW_CHARS}"
+
+
+def test_without_its_settings_the_page_says_so_and_sends_nothing(browser, stack):
+    context = browser.new_context()
+    page = context.new_page()
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/predict") else None)
+    page.route("**/config.json", lambda route: route.fulfill(status=404, body="Not found"))
+    page.goto(f"{stack.site_url}/")
+    submit(page, POSITIVE)
+    expect(page.locator("#form-error")).to_have_text(re.compile("could not load its settings"))
+    assert sent == []
+    context.close()
+
+
 def test_an_example_fills_the_form(page):
     page.click("button.example >> nth=0")
     assert page.input_value("#review").startswith("A masterpiece.")

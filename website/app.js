@@ -22,7 +22,9 @@ const TIMEOUT_MESSAGE = "The sentiment service did not answer in time. Please tr
 const CONFIG_MESSAGE =
   "The page could not load its settings, so reviews cannot be sent. Please reload the page.";
 
-const state = { apiUrl: null, maxChars: DEFAULT_MAX_REVIEW_CHARS, busy: false, configError: null };
+const state = {
+  apiUrl: null, maxChars: DEFAULT_MAX_REVIEW_CHARS, busy: false, configError: null, configReady: null,
+};
 const numberFormat = new Intl.NumberFormat("en");
 
 function $(id) {
@@ -46,8 +48,15 @@ async function loadConfig() {
   updateCounter();
 }
 
+// Characters as the API counts them (code points), so an emoji counts once.
+function charCount(text) {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+}
+
 function updateCounter() {
-  const length = $("review").value.length;
+  const length = charCount($("review").value);
   const counter = $("review-count");
   counter.textContent = `${numberFormat.format(length)} / ${numberFormat.format(state.maxChars)}`;
   counter.classList.toggle("over", length > state.maxChars);
@@ -103,8 +112,9 @@ function setBusy(busy) {
 function validationMessage(review) {
   if (state.configError) return state.configError;
   if (!review.trim()) return "Please type a review first.";
-  if (review.length > state.maxChars) {
-    return `The review is ${numberFormat.format(review.length)} characters long; the limit is ${numberFormat.format(state.maxChars)}. Please shorten it.`;
+  const length = charCount(review);
+  if (length > state.maxChars) {
+    return `The review is ${numberFormat.format(length)} characters long; the limit is ${numberFormat.format(state.maxChars)}. Please shorten it.`;
   }
   return "";
 }
@@ -157,6 +167,7 @@ async function predict(review) {
 
 async function submitReview() {
   if (state.busy) return;
+  await state.configReady; // a visitor quicker than config.json waits for it
   const review = $("review").value;
   const problem = validationMessage(review);
   showFormError(problem);
@@ -207,7 +218,7 @@ function init() {
     });
   }
   updateCounter();
-  loadConfig();
+  state.configReady = loadConfig();
 }
 
 document.addEventListener("DOMContentLoaded", init);
