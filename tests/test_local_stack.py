@@ -107,6 +107,17 @@ def test_site_is_served_with_the_security_headers(stack, path):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_site_headers_are_the_ones_cloudfront_sends(stack):
+    """What is tested locally is what is deployed: the same policy as the CDK stack's."""
+    from stacks.website import content_security_policy
+
+    headers = requests.get(f"{stack.site_url}/", timeout=10).headers
+    assert headers["Content-Security-Policy"] == content_security_policy(stack.api_url)
+    assert headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
 def test_config_json_points_the_page_at_the_api(stack):
     config = requests.get(f"{stack.site_url}/config.json", timeout=10).json()
     assert config == {"apiUrl": stack.api_url, "maxReviewChars": MAX_REVIEW_CHARS}
