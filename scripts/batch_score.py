@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Score a file of reviews on this machine: one prediction per review, as JSON lines, in input
+order; with labels present, the evaluation figures too (the same as scripts/evaluate.py).
+
+Input (by file name; a trailing .gz is read compressed):
+    *.jsonl, *.ndjson   one review per line: {"text"|"review": "...", "label"?: 0|1, "id"?: ...}
+                        or a JSON string
+    *.csv               a header row with a text or review column, optional label and id columns
+    *.txt               one review per line (blank lines are skipped)
+    aclImdb/ folder, aclImdb_v1.tar.gz (or its URL), a folder with <split>.jsonl[.gz]
+                        read by scripts/imdb_sources.py, labelled, in the dataset's order
+Output: one {"id"?, "sentiment", "score", "label"?} object per line.
+
+One process per core, each with one torch thread: two processes that each start an OpenMP team
+on a two-core machine fight over the cores and run several times slower. The model runs its
+padded path over batches of reviews of similar length, which gives the packed path's scores
+(model_code/network.py) in less than half the time.
+
+    python scripts/batch_score.py --model models/default --input ../shared/data/imdb/test.jsonl.gz \\
+        --out build/predictions.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "model_code"), str(ROOT / "scripts")]
+
+from classification_metrics import compute_metrics, format_metrics  # noqa: E402
+from imdb_sources import SourceError, load_reviews  # noqa: E402
+from model_paths import ModelPathError, resolve_model_dir  # noqa: E402
+
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
+TEXT_COLUMNS = ("review", "text")
+LABEL_COLUMNS = ("label", "sentiment")
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    label: int | None = None
+    id: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading reviews
+# ---------------------------------------------------------------------------------------------
+
+def parse_label(value, where: str) -> int | None:
+    """0/1, "0"/"1", "neg"/"pos" or "negative"/"positive"; None or "" for no label."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise SourceError(f"{where}: label must be 0, 1, negative or positive, got {value!r}")
+    label = LABEL_WORDS.get(str(value).strip().lower())
+    if label is None:
+        raise SourceError(f"{where}: label must be 0, 1, negative or positive, got {value!r}")
+    return label
+
+
+def checked_text(value, where: str) -> str:
+    if not isinstance(value, str):
+        raise SourceError(f"{where}: the review must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise SourceError(f"{where}: the review is empty")
+    return value
+
+
+def _open_text(path: Path):
+    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+def _lines(path: Path):
+    """(line number, line) pairs, with read problems turned into one-line SourceErrors."""
+    try:
+        with _open_text(path) as handle:
+            number = 0
+            for number, line in enumerate(handle, start=1):
+                yield number, line
+    except UnicodeDecodeError as error:
+        raise SourceError(f"{path}:{number + 1}: not valid UTF-8 text (byte {error.start})") from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise SourceError(f"{path}: cannot be read ({error})") from None
+
+
+def read_json_lines(path: Path) -> list[Item]:
+    items = []
+    for number, line in _lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise SourceError(f"{where}: not valid JSON ({error.msg})") from None
+        if isinstance(row, str):
+            items.append(Item(checked_text(row, where)))
+            continue
+        if not isinstance(row, dict) or not ({"text", "review"} & row.keys()):
+            raise SourceError(f'{where}: expected a JSON string or an object with "text" or "review"')
+        text = row["text"] if "text" in row else row["review"]
+        identifier = row.get("id")
+        items.append(Item(checked_text(text, where), parse_label(row.get("label"), where),
+                          None if identifier is None else str(identifier)))
+    return items
+
+
+def read_csv(path: Path, text_column: str | None, label_column: str | None) -> list[Item]:
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with _open_text(path) as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise SourceError(f"{path}: empty file (expected a header row)")
+            columns = {name.strip().lower(): index for index, name in enumerate(header)}
+
+            def column(wanted: str | None, defaults: tuple[str, ...], required: bool) -> int | None:
+                for name in ((wanted,) if wanted else defaults):
+                    if name.lower() in columns:
+                        return columns[name.lower()]
+                if required or wanted:
+                    raise SourceError(f"{path}: no {' or '.join((wanted,) if wanted else defaults)} column "
+                                      f"(the header has {', '.join(header) or 'nothing'})")
+                return None
+
+            text_at = column(text_column, TEXT_COLUMNS, required=True)
+            label_at = column(label_column, LABEL_COLUMNS, required=False)
+            id_at = columns.get("id")
+            items = []
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                where = f"{path}:{reader.line_num}"
+                if len(row) != len(header):
+                    raise SourceError(f"{where}: {len(row)} fields, the header has {len(header)}")
+                items.append(Item(checked_text(row[text_at], where),
+                                  parse_label(row[label_at], where) if label_at is not None else None,
+                                  row[id_at] if id_at is not None else None))
+            return items
+    except csv.Error as error:
+        raise SourceError(f"{path}: not valid CSV ({error})") from None
+    except UnicodeDecodeError as error:
+        raise SourceError(f"{path}: not valid UTF-8 text (byte {error.start})") from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise SourceError(f"{path}: cannot be read ({error})") from None
+
+
+def read_text_lines(path: Path) -> list[Item]:
+    return [Item(line.rstrip("\r\n")) for _, line in _lines(path) if line.strip()]
+
+
+def read_items(source: str, split: str = "test", text_column: str | None = None,
+               label_column: str | None = None, progress: bool = False) -> list[Item]:
+    """The reviews in source, in its order; SourceError (one line) for anything unreadable."""
+    if not source.startswith(("http://", "https://")):
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise SourceError(f"{path}: not found")
+        name = path.name.lower().removesuffix(".gz")
+        if path.is_file() and name.endswith(JSON_LINES_SUFFIXES):
+            items = read_json_lines(path)
+        elif path.is_file() and name.endswith(".csv"):
+            items = read_csv(path, text_column, label_column)
+        elif path.is_file() and name.endswith(".txt"):
+            items = read_text_lines(path)
+        elif path.is_dir() or path.name.lower().endswith((".tar.gz", ".tgz", ".tar")):
+            items = None
+        else:
+            raise SourceError(f"{path}: unknown input type (expected .jsonl, .ndjson, .csv or .txt, "
+                              f"optionally .gz, an aclImdb/ folder or aclImdb_v1.tar.gz)")
+        if items is not None:
+            if not items:
+                raise SourceError(f"{path}: no reviews found")
+            return items
+    return [Item(r.text, r.label, r.id) for r in load_reviews(source, split, progress=progress)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+# ---------------------------------------------------------------------------------------------
+
+_predictor = None
+_texts: list[str] = []
+_batch_size = 64
+
+
+def score_texts(predictor, texts: list[str], batch_size: int) -> list[float]:
+    """Probabilities of "positive" for texts, batched by token count."""
+    import torch
+    from network import pad_batch
+
+    sequences = [predictor.encoder.encode(text) for text in texts]
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    scores = [0.0] * len(sequences)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start: start + batch_size]
+            ids, lengths = pad_batch([sequences[i] for i in chunk])
+            for index, probability in zip(chunk, torch.sigmoid(predictor.model(ids, lengths, packed=False)).tolist()):
+                scores[index] = probability
+    return scores
+
+
+def _score_slice(indices: list[int]) -> tuple[list[int], list[float]]:
+    return indices, score_texts(_predictor, [_texts[i] for i in indices], _batch_size)
+
+
+CHUNK = 512
+
+
+def processes_for(reviews: int, workers: int, chunk: int = CHUNK) -> int:
+    return max(1, min(workers, -(-reviews // chunk)))
+
+
+def score_all(predictor, texts: list[str], workers: int, batch_size: int = 64, chunk: int = CHUNK,
+              progress: bool = True) -> list[float]:
+    """Scores of texts in their order, from `workers` forked processes sharing the loaded model.
+
+    Reviews are dealt out in chunks of similar character length, so each batch pads little."""
+    global _predictor, _texts, _batch_size
+    from tqdm import tqdm
+
+    by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    chunks = [by_length[start: start + chunk] for start in range(0, len(by_length), chunk)]
+    scores = [0.0] * len(texts)
+    _predictor, _texts, _batch_size = predictor, texts, batch_size
+    try:
+        with tqdm(total=len(texts), desc="scoring", unit=" reviews", disable=not progress, mininterval=1) as bar:
+            processes = processes_for(len(texts), workers, chunk)
+            if processes == 1:
+                results = map(_score_slice, chunks)
+                pool = None
+            else:
+                # Fork: the children share the model and the texts with this process, nothing is pickled
+                # but the index lists and the scores.
+                pool = multiprocessing.get_context("fork").Pool(processes)
+                results = pool.imap_unordered(_score_slice, chunks)
+            try:
+                for indices, part in results:
+                    for index, score in zip(indices, part):
+                        scores[index] = score
+                    bar.update(len(indices))
+            finally:
+                if pool is not None:
+                    pool.terminate()
+    finally:
+        _predictor, _texts = None, []
+    return scores
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+
+def prediction(item: Item, score: float) -> dict:
+    row = {"id": item.id} if item.id is not None else {}
+    row.update(sentiment="positive" if score >= 0.5 else "negative", score=round(float(score), 6))
+    if item.label is not None:
+        row["label"] = item.label
+    return row
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", required=True,
+                        help="reviews: .jsonl/.ndjson, .csv or .txt (optionally .gz), an aclImdb/ folder, "
+                             "aclImdb_v1.tar.gz or its URL, or a folder with <split>.jsonl[.gz]")
+    parser.add_argument("--model", default=str(ROOT / "models" / "default"),
+                        help="model directory or model.tar.gz (default: models/default)")
+    parser.add_argument("--out", default="build/predictions.jsonl", help="predictions file, JSON lines "
+                        "(default: build/predictions.jsonl)")
+    parser.add_argument("--split", default="test", choices=("test", "train"),
+                        help="split to read from an aclImdb source (default: test)")
+    parser.add_argument("--text-column", help="CSV column holding the review (default: review or text)")
+    parser.add_argument("--label-column", help="CSV column holding the label (default: label or sentiment, if any)")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="scoring processes, one torch thread each (default: one per core)")
+    parser.add_argument("--batch-size", type=int, default=64, help="reviews per model call (default: 64, the fastest on one thread)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.workers < 1 or args.batch_size < 1:
+        parser.error("--workers and --batch-size must be positive")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(1)  # here too: the forked workers inherit this process's setting
+    from artifact import load_predictor
+
+    predictor = load_predictor(resolve_model_dir(args.model))
+    items = read_items(args.input, args.split, args.text_column, args.label_column, progress=not args.quiet)
+    scoring_started = time.perf_counter()
+    scores = score_all(predictor, [item.text for item in items], args.workers, args.batch_size,
+                       progress=not args.quiet)
+    scoring_seconds = time.perf_counter() - scoring_started
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(prediction(item, score), ensure_ascii=False) + "\n"
+                              for item, score in zip(items, scores))
+    except OSError as error:
+        raise SourceError(f"{out}: cannot be written ({error.strerror or error})") from None
+
+    summary = {"reviews": len(items), "scoring_seconds": scoring_seconds,
+               "reviews_per_second": len(items) / scoring_seconds, "workers": args.workers}
+    labelled = [(item.label, score) for item, score in zip(items, scores) if item.label is not None]
+    if labelled:
+        metrics = compute_metrics([label for label, _ in labelled], [score for _, score in labelled])
+        summary["metrics"] = metrics
+        if len(labelled) < len(items):
+            print(f"{len(labelled):,} of {len(items):,} reviews are labelled; figures are for those")
+        print(format_metrics(metrics))
+    summary["seconds"] = time.perf_counter() - started
+    print(f"scored {len(items):,} reviews in {scoring_seconds:.1f} s: {summary['reviews_per_second']:,.0f} "
+          f"reviews/s with {processes_for(len(items), args.workers)} process(es); {summary['seconds']:.1f} s in all, "
+          f"reading and model load included")
+    print(f"wrote {out}")
+    return summary
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from artifact import ArtifactError
+
+    try:
+        run(args)
+    except (SourceError, ModelPathError, ArtifactError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
