@@ -37,9 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "model_code"), str(ROOT / "scripts")]
 
-from classification_metrics import compute_metrics, format_metrics  # noqa: E402
-from imdb_sources import SourceError, load_reviews  # noqa: E402
-from model_paths import ModelPathError, resolve_model_dir  # noqa: E402
+from classification_metrics import compute_metrics, format_metrics
+from imdb_sources import SourceError, load_reviews
+from model_paths import ModelPathError, resolve_model_dir
 
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
@@ -79,7 +79,8 @@ def checked_text(value, where: str) -> str:
 
 
 def _open_text(path: Path):
-    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+    # The caller closes the wrapper (and so the file) with `with`.
+    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
