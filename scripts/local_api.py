@@ -158,6 +158,12 @@ class ApiApp:
 
     def __call__(self, environ, start_response):
         status, headers, body = self.respond(environ)
+        if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
+            # API Gateway's own errors carry the first allowed origin (the stack's gateway
+            # responses), so the page can read a 403, 413 or 502 too.
+            first_origin = os.environ.get("ALLOWED_ORIGINS", "").split(",")[0].strip()
+            if first_origin and status >= 400:
+                headers = [*headers, ("Access-Control-Allow-Origin", first_origin), ("Vary", "Origin")]
         start_response(f"{status} {REASONS.get(status, 'Status')}",
                        [*headers, ("Content-Length", str(len(body)))])
         return [body]
