@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke clean
+.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke clean fuzz
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -49,6 +49,9 @@ bench: venv  ## every benchmark; prints figures
 
 bench-local: venv  ## the local stack: time to first prediction, then 16 clients for 30 s
 	$(PY) scripts/bench_local.py --model $(MODEL)
+
+fuzz: venv  ## 10,000 generated hostile bodies per handler (inference, Lambda); prints statuses
+	$(PY) scripts/fuzz.py --model $(MODEL)
 
 CDK := node_modules/.bin/cdk
 CDK_ARGS ?=
