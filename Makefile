@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke clean fuzz
+.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke clean fuzz soak
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -52,6 +52,9 @@ bench-local: venv  ## the local stack: time to first prediction, then 16 clients
 
 fuzz: venv  ## 10,000 generated hostile bodies per handler (inference, Lambda); prints statuses
 	$(PY) scripts/fuzz.py --model $(MODEL)
+
+soak: venv  ## 5 minutes at 200 requests/s through the local stack: errors, p50/p99, memory growth
+	$(PY) scripts/soak.py --model $(MODEL)
 
 CDK := node_modules/.bin/cdk
 CDK_ARGS ?=
