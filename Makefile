@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke clean fuzz soak
+.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke batch-score clean fuzz soak
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -70,6 +70,13 @@ deploy: venv node  ## everything on AWS (credentials and a one-time `cdk bootstr
 
 bench-synth: venv node  ## median of 3 `cdk synth` runs (target: 30 s)
 	$(PY) scripts/bench_synth.py
+
+batch-score: venv  ## score the IMDb test split on every core, with the evaluation figures
+	$(PY) scripts/batch_score.py --model $(MODEL) --input $(IMDB)/test.jsonl.gz --out build/predictions.jsonl
+
+OUTPUTS ?= cdk-outputs.json
+smoke: venv  ## after `cdk deploy --all --outputs-file cdk-outputs.json`: the site and the API answer as they should
+	$(PY) scripts/smoke_test.py --stack-outputs $(OUTPUTS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
