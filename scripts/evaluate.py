@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import time
@@ -24,40 +23,7 @@ from artifact import ArtifactError, load_predictor  # noqa: E402
 from classification_metrics import compute_metrics, format_metrics, plot_metrics  # noqa: E402
 from imdb_sources import OFFICIAL_URL, SourceError, load_reviews  # noqa: E402
 from model_paths import ModelPathError, resolve_model_dir  # noqa: E402
-
-_encoder = None
-
-
-def _init_worker(model_dir: str) -> None:
-    global _encoder
-    _encoder = load_predictor(Path(model_dir)).encoder
-
-
-def _encode(text: str) -> list[int]:
-    return _encoder.encode(text)
-
-
-def encode_all(model_dir: Path, predictor, texts: list[str], workers: int, progress: bool) -> list[list[int]]:
-    from tqdm import tqdm
-
-    bar = dict(total=len(texts), desc="encoding", unit=" reviews", disable=not progress, mininterval=2)
-    if workers <= 1 or len(texts) < 2000:
-        return [predictor.encoder.encode(t) for t in tqdm(texts, **bar)]
-    with multiprocessing.get_context("fork").Pool(workers, _init_worker, (str(model_dir),)) as pool:
-        return list(tqdm(pool.imap(_encode, texts, chunksize=256), **bar))
-
-
-def score_all(predictor, sequences: list[list[int]], progress: bool, chunk: int = 2048) -> list[float]:
-    from tqdm import tqdm
-
-    scores: list[float] = []
-    with tqdm(total=len(sequences), desc="scoring", unit=" reviews", disable=not progress, mininterval=2) as bar:
-        for start in range(0, len(sequences), chunk):
-            part = sequences[start: start + chunk]
-            scores += predictor.predict_ids(part)
-            bar.update(len(part))
-    return scores
-
+from scoring import score_texts  # noqa: E402
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", choices=("test", "train"), help="split to read (default: test)")
     parser.add_argument("--out", default="build/evaluation", help="folder for metrics.json and plots")
     parser.add_argument("--limit", type=int, help="evaluate only the first N reviews")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="encoding processes (default: every core)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="scoring processes, one torch thread each (default: every core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
@@ -77,14 +43,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 def evaluate(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     model_dir = resolve_model_dir(args.model)
-    predictor = load_predictor(model_dir)
+    load_predictor(model_dir)  # fail early, with a clear message, on a broken model
     reviews = load_reviews(args.data, args.split, progress=not args.quiet)
     if args.limit:
         reviews = reviews[: args.limit] if args.limit >= len(reviews) else \
             [reviews[i] for i in range(0, len(reviews), max(1, len(reviews) // args.limit))][: args.limit]
     labels = [r.label for r in reviews]
-    sequences = encode_all(model_dir, predictor, [r.text for r in reviews], args.workers, not args.quiet)
-    scores = score_all(predictor, sequences, not args.quiet)
+    scores = score_texts(model_dir, [r.text for r in reviews], args.workers, progress=not args.quiet)
     metrics = compute_metrics(labels, scores)
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     metrics["model"] = str(args.model)
