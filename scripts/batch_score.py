@@ -28,6 +28,7 @@ import io
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import time
 import zlib
@@ -255,9 +256,14 @@ def score_all(predictor, texts: list[str], workers: int, batch_size: int = 64, c
                     for index, score in zip(indices, part):
                         scores[index] = score
                     bar.update(len(indices))
+            except BaseException:
+                if pool is not None:
+                    pool.terminate()  # Ctrl-C or a failed worker: stop the others at once
+                raise
             finally:
                 if pool is not None:
-                    pool.terminate()
+                    pool.close()
+                    pool.join()  # reaped workers count in RUSAGE_CHILDREN
     finally:
         _predictor, _texts = None, []
     return scores
@@ -273,6 +279,12 @@ def prediction(item: Item, score: float) -> dict:
     if item.label is not None:
         row["label"] = item.label
     return row
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the scoring workers)."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def default_workers() -> int:
@@ -314,10 +326,11 @@ def run(args: argparse.Namespace) -> dict:
 
     predictor = load_predictor(resolve_model_dir(args.model))
     items = read_items(args.input, args.split, args.text_column, args.label_column, progress=not args.quiet)
-    scoring_started = time.perf_counter()
+    scoring_started, cpu_started = time.perf_counter(), cpu_seconds()
     scores = score_all(predictor, [item.text for item in items], args.workers, args.batch_size,
                        progress=not args.quiet)
     scoring_seconds = time.perf_counter() - scoring_started
+    scoring_cpu = cpu_seconds() - cpu_started
     out = Path(args.out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -327,8 +340,10 @@ def run(args: argparse.Namespace) -> dict:
     except OSError as error:
         raise SourceError(f"{out}: cannot be written ({error.strerror or error})") from None
 
-    summary = {"reviews": len(items), "scoring_seconds": scoring_seconds,
-               "reviews_per_second": len(items) / scoring_seconds, "workers": args.workers}
+    processes = processes_for(len(items), args.workers)
+    summary = {"reviews": len(items), "scoring_seconds": scoring_seconds, "processes": processes,
+               "reviews_per_second": len(items) / scoring_seconds,
+               "cpu_ms_per_review": 1000 * scoring_cpu / len(items)}
     labelled = [(item.label, score) for item, score in zip(items, scores) if item.label is not None]
     if labelled:
         metrics = compute_metrics([label for label, _ in labelled], [score for _, score in labelled])
@@ -338,8 +353,11 @@ def run(args: argparse.Namespace) -> dict:
         print(format_metrics(metrics))
     summary["seconds"] = time.perf_counter() - started
     print(f"scored {len(items):,} reviews in {scoring_seconds:.1f} s: {summary['reviews_per_second']:,.0f} "
-          f"reviews/s with {processes_for(len(items), args.workers)} process(es); {summary['seconds']:.1f} s in all, "
-          f"reading and model load included")
+          f"reviews/s with {processes} process(es); {summary['seconds']:.1f} s in all, reading and model load "
+          f"included")
+    # On a shared machine the wall clock depends on the neighbours; CPU time per review does not.
+    print(f"CPU {summary['cpu_ms_per_review']:.2f} ms per review: about "
+          f"{processes * 1000 / summary['cpu_ms_per_review']:,.0f} reviews/s on {processes} idle core(s)")
     print(f"wrote {out}")
     return summary
 

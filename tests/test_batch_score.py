@@ -134,5 +134,5 @@ def test_the_command_prints_figures_and_throughput(tiny_model_dir, tiny_imdb, tm
     out = tmp_path / "predictions.jsonl"
     result = run_cli("--model", str(tiny_model_dir), "--input", str(tiny_imdb / "test.jsonl.gz"), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "accuracy" in result.stdout and "reviews/s" in result.stdout
+    assert "accuracy" in result.stdout and "reviews/s" in result.stdout and "ms per review" in result.stdout
     assert len(out.read_text().splitlines()) == 200
