@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke batch-score clean fuzz soak
+.PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke batch-score clean fuzz soak audit
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt
@@ -41,7 +41,7 @@ evaluate: venv
 	$(PY) scripts/evaluate.py --model build/model --data $(IMDB)/test.jsonl.gz --out build/evaluation
 
 train-default: venv  ## rebuild models/default from the real IMDb data (documented in models/default/README.md)
-	bash scripts/train_default_model.sh $(IMDB)
+	$(PY) scripts/train_default_model.py --imdb $(IMDB)
 
 bench: venv  ## every benchmark; prints figures
 	$(PY) scripts/bench_preprocessing.py --data $(IMDB)/train.jsonl.gz
@@ -55,6 +55,9 @@ fuzz: venv  ## 10,000 generated hostile bodies per handler (inference, Lambda); 
 
 soak: venv  ## 5 minutes at 200 requests/s through the local stack: errors, p50/p99, memory growth
 	$(PY) scripts/soak.py --model $(MODEL)
+
+audit: venv  ## bandit on the code, pip-audit on the installed packages; acknowledgements in audit.toml
+	$(PY) scripts/audit.py
 
 CDK := node_modules/.bin/cdk
 CDK_ARGS ?=

@@ -70,7 +70,7 @@ def split_validation(reviews, fraction: float, seed: int) -> tuple[list[int], li
     never scores a review the model trained on."""
     groups: dict[str, list[int]] = {}
     for index, review in enumerate(reviews):
-        groups.setdefault(hashlib.sha1(review.text.encode("utf-8")).hexdigest(), []).append(index)
+        groups.setdefault(hashlib.sha1(review.text.encode("utf-8"), usedforsecurity=False).hexdigest(), []).append(index)
     keys = sorted(groups)
     random.Random(seed).shuffle(keys)
     target = round(len(reviews) * fraction)
