@@ -63,7 +63,9 @@ def one_line(text) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def input_lines(items: list[Item]) -> bytes:
-    return "".join(json.dumps({"review": item.text}, ensure_ascii=False) + "\n" for item in items).encode("utf-8")
+    # ASCII escapes keep U+2028, U+0085 and the like out of the body: the handler splits lines
+    # with str.splitlines(), which breaks at those too.
+    return "".join(json.dumps({"review": item.text}) + "\n" for item in items).encode("ascii")
 
 
 def reviews_per_request_limit(body: bytes, max_payload_mb: int) -> int | None:

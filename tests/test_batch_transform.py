@@ -177,6 +177,15 @@ def test_short_reviews_raise_the_handlers_per_request_limit():
     assert batch_transform.reviews_per_request_limit(imdb_sized, 1) is None
 
 
+def test_every_review_is_exactly_one_line_for_the_handler():
+    """inference.py splits with str.splitlines(), which also breaks at U+2028, U+0085 and form feeds."""
+    from inference import input_fn
+
+    texts = ["line\u2028separator", "next\x85line", "form\x0cfeed", "caf\u00e9 \U0001F3AC", "two\nlines"]
+    body = batch_transform.input_lines([Item(text) for text in texts])
+    assert input_fn(body, "application/jsonlines").texts == texts
+
+
 def test_output_that_does_not_match_the_input_is_an_error():
     items = [Item("one"), Item("two")]
     with pytest.raises(batch_transform.TransformError, match="1 predictions for 2 reviews"):
