@@ -70,6 +70,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     fit.add_argument("--clip", type=float, default=1.0, help="gradient norm clip (default: 1.0)")
     fit.add_argument("--patience", type=int, default=2,
                      help="stop after this many epochs without a better validation accuracy (default: 2)")
+    fit.add_argument("--average-last", type=int, default=0,
+                     help="also try the average of the last N epochs' weights and keep it if it scores "
+                          "better on validation, 0 = off (default: 0)")
     fit.add_argument("--max-minutes", type=float, default=0,
                      help="stop after the epoch that passes this wall-clock budget, 0 = none (default: 0)")
     fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
@@ -180,6 +183,7 @@ def train(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
     history: list[dict] = []
+    recent_states: list[dict] = []
     best_state, best_accuracy, best_epoch, stale = None, -1.0, 0, 0
     for epoch in range(1, epochs + 1):
         model.train()
@@ -208,6 +212,8 @@ def train(args: argparse.Namespace) -> dict:
             "seconds": round(time.perf_counter() - epoch_started, 1),
         }
         history.append(record)
+        if args.average_last > 1:
+            recent_states = (recent_states + [copy.deepcopy(model.state_dict())])[-args.average_last:]
         print(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
               f"validation loss {record['validation_loss']:.4f} acc {record['validation_accuracy']:.4f} | "
               f"{record['seconds']:.0f} s", flush=True)
@@ -222,11 +228,29 @@ def train(args: argparse.Namespace) -> dict:
             print(f"stopping: the {args.max_minutes} minute budget is spent", flush=True)
             break
 
+    # Weight averaging: epochs near the end of the one-cycle schedule sit close together, and
+    # their mean often generalises better than any one of them.
+    averaged = None
+    selected = f"epoch {best_epoch}"
+    if len(recent_states) > 1:
+        mean_state = {name: sum(state[name].float() for state in recent_states) / len(recent_states)
+                      for name in recent_states[0]}
+        model.load_state_dict(mean_state)
+        averaged = evaluate(model, validation_split)
+        print(f"average of the last {len(recent_states)} epochs: validation acc {averaged['accuracy']:.4f}",
+              flush=True)
+        if averaged["accuracy"] > best_accuracy:
+            best_state, best_accuracy = mean_state, averaged["accuracy"]
+            first = history[-1]["epoch"] - len(recent_states) + 1
+            selected = f"average of epochs {first}-{history[-1]['epoch']}"
+
     # Save --------------------------------------------------------------------------------
     model.load_state_dict(best_state)
     metrics = {
         "best_epoch": best_epoch,
+        "selected_weights": selected,
         "validation_accuracy": best_accuracy,
+        "averaged_validation_accuracy": averaged["accuracy"] if averaged else None,
         "history": history,
         "training_seconds": round(time.perf_counter() - started, 1),
         "hyperparameters": {k: v for k, v in vars(args).items() if not k.endswith("_dir")},
@@ -239,7 +263,7 @@ def train(args: argparse.Namespace) -> dict:
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     plot_curve(history, output_dir / "training_curve.png")
-    print(f"best validation accuracy {best_accuracy:.4f} (epoch {best_epoch}); "
+    print(f"validation accuracy {best_accuracy:.4f} ({selected}); "
           f"model written to {model_dir} in {metrics['training_seconds']:.0f} s", flush=True)
     return metrics
 
