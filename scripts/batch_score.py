@@ -12,9 +12,9 @@ Input (by file name; a trailing .gz is read compressed):
 Output: one {"id"?, "sentiment", "score", "label"?} object per line.
 
 One process per core, each with one torch thread: two processes that each start an OpenMP team
-on a two-core machine fight over the cores and run several times slower. The model runs its
-padded path over batches of reviews of similar length, which gives the packed path's scores
-(model_code/network.py) in less than half the time.
+on a two-core machine fight over the cores and run several times slower. Reviews are dealt to
+the processes in chunks of similar length and scored 64 at a time, which pads little and keeps
+each batch in cache: about a third less CPU per review than chunks in input order of 256.
 
     python scripts/batch_score.py --model models/default --input ../shared/data/imdb/test.jsonl.gz \\
         --out build/predictions.jsonl
@@ -197,28 +197,15 @@ def read_items(source: str, split: str = "test", text_column: str | None = None,
 
 _predictor = None
 _texts: list[str] = []
-_batch_size = 64
 
 
-def score_texts(predictor, texts: list[str], batch_size: int) -> list[float]:
-    """Probabilities of "positive" for texts, batched by token count."""
-    import torch
-    from network import pad_batch
-
-    sequences = [predictor.encoder.encode(text) for text in texts]
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-    scores = [0.0] * len(sequences)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            chunk = order[start: start + batch_size]
-            ids, lengths = pad_batch([sequences[i] for i in chunk])
-            for index, probability in zip(chunk, torch.sigmoid(predictor.model(ids, lengths, packed=False)).tolist()):
-                scores[index] = probability
-    return scores
+def score_texts(predictor, texts: list[str]) -> list[float]:
+    """Probabilities of "positive" for texts (the Predictor batches them by token count)."""
+    return predictor.predict_ids([predictor.encoder.encode(text) for text in texts])
 
 
 def _score_slice(indices: list[int]) -> tuple[list[int], list[float]]:
-    return indices, score_texts(_predictor, [_texts[i] for i in indices], _batch_size)
+    return indices, score_texts(_predictor, [_texts[i] for i in indices])
 
 
 CHUNK = 512
@@ -233,13 +220,14 @@ def score_all(predictor, texts: list[str], workers: int, batch_size: int = 64, c
     """Scores of texts in their order, from `workers` forked processes sharing the loaded model.
 
     Reviews are dealt out in chunks of similar character length, so each batch pads little."""
-    global _predictor, _texts, _batch_size
+    global _predictor, _texts
     from tqdm import tqdm
 
     by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     chunks = [by_length[start: start + chunk] for start in range(0, len(by_length), chunk)]
     scores = [0.0] * len(texts)
-    _predictor, _texts, _batch_size = predictor, texts, batch_size
+    _predictor, _texts = predictor, texts
+    saved_batch_size, predictor.batch_size = predictor.batch_size, batch_size
     try:
         with tqdm(total=len(texts), desc="scoring", unit=" reviews", disable=not progress, mininterval=1) as bar:
             processes = processes_for(len(texts), workers, chunk)
@@ -266,6 +254,7 @@ def score_all(predictor, texts: list[str], workers: int, batch_size: int = 64, c
                     pool.join()  # reaped workers count in RUSAGE_CHILDREN
     finally:
         _predictor, _texts = None, []
+        predictor.batch_size = saved_batch_size
     return scores
 
 
