@@ -161,7 +161,8 @@ def load_test(api_port: int, reviews: list[str], clients: int, duration: float, 
         return all_latencies[min(len(all_latencies) - 1, int(p / 100 * len(all_latencies)))] * 1000
 
     return {
-        "requests": len(all_latencies) + len(all_errors), "requests_with_warmup": sum(sent), "ok": len(all_latencies), "errors": len(all_errors),
+        "requests": len(all_latencies) + len(all_errors), "requests_with_warmup": sum(sent),
+        "ok": len(all_latencies), "errors": len(all_errors),
         "error_samples": sorted(set(all_errors))[:5], "seconds": measured,
         "rps": len(all_latencies) / measured,
         "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99),
@@ -171,7 +172,8 @@ def load_test(api_port: int, reviews: list[str], clients: int, duration: float, 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="models/default", help="model directory or model.tar.gz (default: models/default)")
+    parser.add_argument("--model", default="models/default",
+                        help="model directory or model.tar.gz (default: models/default)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default: 16)")
     parser.add_argument("--duration", type=float, default=30, help="seconds of measured load (default: 30)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load first (default: 2)")
@@ -205,8 +207,8 @@ def main(argv=None) -> int:
     print(f"start-up: first prediction answered {startup:.2f} s after running local_stack.py "
           f"(target <= 10 s): {'met' if startup <= 10 else 'MISSED'}")
     try:
-        print(f"load: {args.clients} clients for {args.duration:.0f} s (after {args.warmup:.0f} s warm-up), {described}",
-              flush=True)
+        print(f"load: {args.clients} clients for {args.duration:.0f} s "
+              f"(after {args.warmup:.0f} s warm-up), {described}", flush=True)
         stack_pids = process_tree(stack.pid)
         stack_cpu, client_cpu = cpu_seconds(stack_pids), time.process_time()
         result = load_test(ports[1], reviews, args.clients, args.duration, args.warmup)

@@ -212,7 +212,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8081, help="port to listen on (default: 8081)")
     parser.add_argument("--runtime-url", default="http://127.0.0.1:8082",
                         help="the local SageMaker runtime (default: http://127.0.0.1:8082)")
-    parser.add_argument("--endpoint-name", default="local-sentiment", help="endpoint to invoke (default: local-sentiment)")
+    parser.add_argument("--endpoint-name", default="local-sentiment",
+                        help="endpoint to invoke (default: local-sentiment)")
     parser.add_argument("--allowed-origin", action="append", dest="allowed_origins", default=[],
                         help="an origin allowed to call the API from a browser (repeatable; "
                              "default: http://127.0.0.1:8080 and http://localhost:8080)")

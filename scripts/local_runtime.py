@@ -124,9 +124,9 @@ def load_model(model_path: Path, threads: int | None = None, progress=log) -> Lo
 
 class Batcher:
     """Runs predict_fn on worker threads; requests that arrive while a worker is busy are merged
-    into its next call. Merging needs input_fn's result to be a dataclass with a `texts` list and predict_fn's
-    to be a dict with a `scores` list in the same order, as model_code/inference.py has them;
-    anything else is predicted one request at a time."""
+    into its next call. Merging needs input_fn's result to be a dataclass with a `texts` list and
+    predict_fn's to be a dict with a `scores` list in the same order, as model_code/inference.py
+    has them; anything else is predicted one request at a time."""
 
     def __init__(self, handlers, model, workers: int = 1, max_batch: int = MAX_BATCH_REVIEWS):
         self.handlers = handlers

@@ -81,7 +81,8 @@ class SiteApp:
         method = environ["REQUEST_METHOD"]
         path = environ.get("PATH_INFO", "/")
         if method not in ("GET", "HEAD"):
-            status, body, content_type, extra = "405 Method Not Allowed", b"Method not allowed\n", "text/plain", [("Allow", "GET, HEAD")]
+            status, body, content_type = "405 Method Not Allowed", b"Method not allowed\n", "text/plain"
+            extra = [("Allow", "GET, HEAD")]
         elif path in self.files:
             (body, content_type), status, extra = self.files[path], "200 OK", []
         else:
@@ -103,8 +104,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
-    parser.add_argument("--api-url", default="http://127.0.0.1:8081", help="the API the page calls (default: http://127.0.0.1:8081)")
-    parser.add_argument("--max-review-chars", type=int, help="the limit the page shows (default: the page's own, 20000)")
+    parser.add_argument("--api-url", default="http://127.0.0.1:8081",
+                        help="the API the page calls (default: http://127.0.0.1:8081)")
+    parser.add_argument("--max-review-chars", type=int,
+                        help="the limit the page shows (default: the page's own, 20000)")
     return parser.parse_args(argv)
 
 

@@ -83,7 +83,8 @@ class Stack:
             api_args += ["--allowed-origin", origin]
         self.api_process = spawn("local_api.py", api_args + (["--verbose"] if self.verbose else []), quiet=self.quiet)
         self.site = start_site_server(self.api_url, self.ports["website"], max_review_chars=self.max_review_chars)
-        wait_for_http(f"{self.api_url}/predict", STARTUP_TIMEOUT_S, self.api_process, expect_status=None, name="the API")
+        wait_for_http(f"{self.api_url}/predict", STARTUP_TIMEOUT_S, self.api_process, expect_status=None,
+                      name="the API")
         wait_for_http(f"{self.model_url}/ping", STARTUP_TIMEOUT_S, self.runtime_process, name="the model server")
         return self
 
