@@ -19,6 +19,9 @@ class ModelConfig:
     num_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.4
+    # Share of whole words hidden from the model at each training step, so it cannot lean on a
+    # few memorised words (a film's title, an actor's name) and learns from the rest.
+    word_dropout: float = 0.0
     # "last": the final hidden state(s) (the original read-out, at the true length);
     # "pool": max and mean over the LSTM outputs of the real steps, plus the final states.
     readout: str = "pool"
@@ -115,6 +118,9 @@ class SentimentLSTM(nn.Module):
         last = (safe_lengths - 1).view(-1, 1, 1)
 
         outputs = self.embedding_dropout(self.embedding(ids))
+        if self.training and self.config.word_dropout > 0:
+            keep = torch.rand(ids.shape, device=ids.device) >= self.config.word_dropout
+            outputs = outputs * keep.unsqueeze(2).to(outputs.dtype)
         finals = []
         for index, layer in enumerate(self.layers):
             if index:

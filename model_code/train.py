@@ -59,6 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--readout", choices=("pool", "last"), default="pool",
                        help="'pool': max+mean over steps plus final states; 'last': final states (default: pool)")
     model.add_argument("--dropout", type=float, default=0.4, help="dropout before the classifier (default: 0.4)")
+    model.add_argument("--word-dropout", type=float, default=0.0,
+                       help="share of whole words hidden at each training step (default: 0)")
     model.add_argument("--bigram-buckets", type=int, default=0,
                        help="hashed word-pair embedding buckets, 0 = off (default: 0)")
     model.add_argument("--bigram-dim", type=int, default=16, help="word-pair embedding size (default: 16)")
@@ -84,8 +86,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 <= args.dropout < 1:
-        parser.error("--dropout must be in [0, 1)")
+    for name in ("dropout", "word_dropout"):
+        if not 0 <= getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be in [0, 1)")
     return args
 
 
@@ -166,6 +169,7 @@ def train(args: argparse.Namespace) -> dict:
     config = ModelConfig(
         vocab_size=len(vocabulary) + 2, embedding_dim=args.embedding_dim, hidden_dim=args.hidden_dim,
         num_layers=args.num_layers, bidirectional=args.bidirectional, dropout=args.dropout,
+        word_dropout=args.word_dropout,
         readout=args.readout, bigram_buckets=args.bigram_buckets, bigram_dim=args.bigram_dim)
     model = SentimentLSTM(config)
     print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {asdict(config)}", flush=True)

@@ -193,3 +193,16 @@ def test_default_model_classifies_unambiguous_reviews():
     answers = [json.loads(handle(model, review)[0])["sentiment"] for review in positive + negative]
     assert answers == ["positive"] * len(positive) + ["negative"] * len(negative)
     assert (DEFAULT_MODEL / "code" / "inference.py").read_text() == (ROOT / "model_code" / "inference.py").read_text()
+
+
+def test_word_dropout_acts_only_while_training():
+    torch.manual_seed(0)
+    model = SentimentLSTM(ModelConfig(50, 8, 8, word_dropout=0.5, dropout=0.0))
+    ids, lengths = pad_batch([[5, 6, 7, 8, 9, 10]])
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(ids, lengths), model(ids, lengths))
+    model.train()
+    with torch.no_grad():
+        outputs = {round(float(model(ids, lengths, packed=False)), 6) for _ in range(20)}
+    assert len(outputs) > 1
