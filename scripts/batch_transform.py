@@ -179,6 +179,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--text-column", help="CSV column holding the review")
     parser.add_argument("--label-column", help="CSV column holding the label")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="read the input and print the upload and the CreateTransformJob request; call no AWS API")
     args = parser.parse_args(argv)
     if args.instance_count < 1:
         parser.error("--instance-count must be at least 1")
@@ -201,6 +203,8 @@ def resolve_targets(args: argparse.Namespace, sagemaker) -> tuple[str, str]:
     endpoint = args.endpoint_name or (require(outputs, "EndpointName", args.stack_outputs) if outputs else None)
     if not endpoint:
         raise StackOutputsError("no model: pass --model-name, --endpoint-name or --stack-outputs")
+    if sagemaker is None:  # --dry-run: no AWS request
+        return bucket, f"<the model of endpoint {endpoint}>"
     config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
     variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
     return bucket, variants[0]["ModelName"]
@@ -208,19 +212,23 @@ def resolve_targets(args: argparse.Namespace, sagemaker) -> tuple[str, str]:
 
 def run(args: argparse.Namespace, s3=None, sagemaker=None, sleep=time.sleep) -> dict:
     items = read_items(args.input, args.split, args.text_column, args.label_column, progress=not args.quiet)
-    if s3 is None or sagemaker is None:
+    if not args.dry_run and (s3 is None or sagemaker is None):
         s3, sagemaker = make_clients(args.region)
-    bucket, model_name = resolve_targets(args, sagemaker)
+    bucket, model_name = resolve_targets(args, None if args.dry_run else sagemaker)
     base = f"{args.prefix.strip('/')}/{args.job_name}" if args.prefix.strip("/") else args.job_name
     data = S3Location(bucket, f"{base}/input/{INPUT_NAME}")
     output = S3Location(bucket, f"{base}/output")
-
     body = input_lines(items)
-    print(f"uploading {len(items):,} reviews ({len(body) / 1e6:.1f} MB) to {data.uri}", flush=True)
-    upload(s3, data, body)
     request = transform_job_request(args.job_name, model_name, data, output, args.instance_type,
                                     args.instance_count, args.max_payload_mb,
                                     reviews_per_request_limit(body, args.max_payload_mb))
+    if args.dry_run:
+        print(f"would upload {len(items):,} reviews ({len(body) / 1e6:.1f} MB) to {data.uri}, then "
+              f"CreateTransformJob:\n{json.dumps(request, indent=2)}")
+        return {"reviews": len(items), "request": request}
+
+    print(f"uploading {len(items):,} reviews ({len(body) / 1e6:.1f} MB) to {data.uri}", flush=True)
+    upload(s3, data, body)
     sagemaker.create_transform_job(**request)
     print(f"started transform job {args.job_name} on {args.instance_count} x {args.instance_type} "
           f"with model {model_name}", flush=True)

@@ -164,6 +164,22 @@ def test_the_model_comes_from_the_endpoint_in_the_stack_outputs(clients, reviews
     assert batch_transform.resolve_targets(args, sagemaker) == (BUCKET, MODEL)
 
 
+def test_a_dry_run_prints_the_request_and_calls_no_aws_api(reviews, tmp_path, monkeypatch, capsys):
+    def no_clients(region):
+        raise AssertionError("a dry run must not make AWS clients")
+
+    monkeypatch.setattr(batch_transform, "make_clients", no_clients)
+    outputs = tmp_path / "cdk-outputs.json"
+    outputs.write_text(json.dumps({"SentimentModel": {"EndpointName": "sentiment", "ArtifactsBucketName": BUCKET}}))
+    assert batch_transform.main(["--input", str(reviews), "--stack-outputs", str(outputs), "--job-name", JOB,
+                                 "--dry-run", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert f"would upload 3 reviews (0.0 MB) to s3://{BUCKET}/{INPUT_KEY}" in printed
+    request = json.loads(printed[printed.index("{"):])
+    assert request["ModelName"] == "<the model of endpoint sentiment>"
+    assert request["TransformInput"]["SplitType"] == "Line" and request["BatchStrategy"] == "MultiRecord"
+
+
 def test_short_reviews_raise_the_handlers_per_request_limit():
     """A 1 MB payload of one-word reviews holds more than the handler's default 10,000 reviews."""
     short = batch_transform.input_lines([Item("ok")] * 5)
