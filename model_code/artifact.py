@@ -17,7 +17,6 @@ import shutil
 from pathlib import Path
 
 import torch
-
 from network import ModelConfig, SentimentLSTM, pad_batch
 from preprocessing import Encoder, TextSettings
 

@@ -42,7 +42,7 @@ class EncodedSplit:
         return np.diff(self.offsets)
 
     @classmethod
-    def from_lists(cls, sequences: list[list[int]], labels: list[int]) -> "EncodedSplit":
+    def from_lists(cls, sequences: list[list[int]], labels: list[int]) -> EncodedSplit:
         offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(s) for s in sequences])
         ids = np.fromiter((i for s in sequences for i in s), dtype=np.int32, count=int(offsets[-1]))
@@ -78,7 +78,7 @@ def save_dataset(folder: Path, splits: dict[str, EncodedSplit], vocabulary: list
         "source": source,
         "splits": {
             name: {"reviews": len(split), "positive": int(split.labels.sum()),
-                   "negative": int(len(split) - split.labels.sum()), "tokens": int(len(split.ids))}
+                   "negative": int(len(split) - split.labels.sum()), "tokens": len(split.ids)}
             for name, split in splits.items()
         },
         "vocabulary_size": len(vocabulary) + 2,

@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # batch. Sixteen entries bound it to about 50 MB. Read when the first kernel is built.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
 
-from artifact import Predictor, load_predictor  # noqa: E402
+from artifact import Predictor, load_predictor
 
-MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", 5 * 1024 * 1024))
-MAX_REVIEW_CHARS = int(os.environ.get("MAX_REVIEW_CHARS", 100_000))
-MAX_REVIEWS = int(os.environ.get("MAX_REVIEWS_PER_REQUEST", 10_000))
+MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(5 * 1024 * 1024)))
+MAX_REVIEW_CHARS = int(os.environ.get("MAX_REVIEW_CHARS", "100000"))
+MAX_REVIEWS = int(os.environ.get("MAX_REVIEWS_PER_REQUEST", "10000"))
 JSON = "application/json"
 JSON_LINES = ("application/jsonlines", "application/jsonl", "application/x-jsonlines")
 TEXT = "text/plain"
@@ -51,7 +51,7 @@ class InferenceError(ValueError):
 
 
 if _ToolkitError is not None:  # pragma: no cover - exercised only inside the container
-    class InferenceError(InferenceError, _ToolkitError):  # type: ignore[no-redef]  # noqa: F811
+    class InferenceError(InferenceError, _ToolkitError):  # type: ignore[no-redef]
         def __init__(self, status_code: int, message: str) -> None:
             _ToolkitError.__init__(self, status_code, message)
             ValueError.__init__(self, message)

@@ -25,9 +25,11 @@ class ModelConfig:
     # "last": the final hidden state(s) (the original read-out, at the true length);
     # "pool": max and mean over the LSTM outputs of the real steps, plus the final states.
     readout: str = "pool"
-    # Hashed word-pair embeddings averaged over the review and joined to the LSTM features;
-    # 0 switches them off. Pairs are hashed from the ids inside forward(), so serving needs
-    # nothing beyond the word ids.
+    # A second head beside the LSTM: the mean of embeddings of the review's words and hashed word
+    # pairs (a fastText-style bag of n-grams), read out by its own linear layer. Both heads are
+    # trained on the label, and the model's logit is their mean, so the two act as an ensemble
+    # whose errors differ. Pairs are hashed from the ids inside forward(), so serving needs
+    # nothing beyond the word ids. 0 switches the head off.
     bigram_buckets: int = 0
     bigram_dim: int = 16
 
@@ -39,7 +41,7 @@ class ModelConfig:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "ModelConfig":
+    def load(cls, path: Path) -> ModelConfig:
         return cls(**json.loads(Path(path).read_text()))
 
 
@@ -71,25 +73,30 @@ class SentimentLSTM(nn.Module):
         features = config.hidden_dim * directions
         if config.readout == "pool":
             features *= 3
-        if config.bigram_buckets:
-            self.bigrams = nn.EmbeddingBag(config.bigram_buckets, config.bigram_dim, mode="mean")
-            features += config.bigram_dim
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(features, 1)
+        if config.bigram_buckets:
+            self.ngrams = nn.EmbeddingBag(config.vocab_size + config.bigram_buckets, config.bigram_dim, mode="mean")
+            self.ngram_classifier = nn.Linear(config.bigram_dim, 1)
 
-    def _bigram_features(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def _ngram_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logit of the bag-of-n-grams head: words and hashed word pairs, averaged."""
         batch, steps = ids.shape
-        if steps < 2:
-            pairs = ids.new_zeros((batch, 0))
+        positions = torch.arange(steps, device=ids.device).unsqueeze(0)
+        words = positions < lengths.unsqueeze(1)
+        if steps > 1:
+            pairs = (ids[:, :-1] * 1_000_003 + ids[:, 1:]) % self.config.bigram_buckets + self.config.vocab_size
+            pair_mask = positions[:, :-1] < (lengths - 1).unsqueeze(1)
         else:
-            pairs = (ids[:, :-1] * 1_000_003 + ids[:, 1:]) % self.config.bigram_buckets
-        positions = torch.arange(pairs.shape[1], device=ids.device).unsqueeze(0)
-        valid = positions < (lengths - 1).unsqueeze(1)
-        flat = pairs[valid]
-        counts = valid.sum(dim=1)
+            pairs = ids.new_zeros((batch, 0))
+            pair_mask = words[:, :0]
+        grams = torch.cat([ids, pairs], dim=1)
+        mask = torch.cat([words, pair_mask], dim=1)
+        counts = mask.sum(dim=1)
         offsets = torch.cumsum(counts, 0) - counts
-        # A review with fewer than two words has an empty bag, which EmbeddingBag maps to zeros.
-        return self.bigrams(flat, offsets)
+        # An empty review has an empty bag, which EmbeddingBag maps to zeros: the head's bias.
+        bag = self.ngrams(grams[mask], offsets)
+        return self.ngram_classifier(self.dropout(bag)).squeeze(1)
 
     @staticmethod
     def _run(lstm: nn.LSTM, inputs: torch.Tensor, lengths: torch.Tensor, packed: bool) -> torch.Tensor:
@@ -98,9 +105,11 @@ class SentimentLSTM(nn.Module):
         sequence = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(lstm(sequence)[0], batch_first=True, total_length=inputs.shape[1])[0]
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None,
+                heads: bool = False):
         """ids: (batch, steps) padded with 0; lengths: (batch,) real token counts, may be 0.
-        Returns (batch,) logits. packed=None picks packed sequences unless gradients are needed."""
+        Returns (batch,) logits, or with heads=True (logits, [logits of each head]) for training.
+        packed=None picks packed sequences unless gradients are needed."""
         if packed is None:
             packed = not (self.training and torch.is_grad_enabled())
         lengths = lengths.to("cpu")
@@ -144,9 +153,11 @@ class SentimentLSTM(nn.Module):
             maxed = outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
             mean = (outputs * mask).sum(dim=1) / safe_lengths.unsqueeze(1).to(outputs.dtype)
             features = features + [maxed, mean]
+        head_logits = [self.classifier(self.dropout(torch.cat(features, dim=1))).squeeze(1)]
         if self.config.bigram_buckets:
-            features.append(self._bigram_features(ids, lengths))
-        return self.classifier(self.dropout(torch.cat(features, dim=1))).squeeze(1)
+            head_logits.append(self._ngram_logits(ids, lengths.clamp(min=0)))
+        logits = torch.stack(head_logits).mean(dim=0)
+        return (logits, head_logits) if heads else logits
 
 
 def pad_batch(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

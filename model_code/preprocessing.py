@@ -68,13 +68,13 @@ class TextSettings:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "TextSettings":
+    def from_json(cls, data: dict) -> TextSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["stopwords"] = tuple(known.get("stopwords", ()))
         return cls(**known)
 
     @classmethod
-    def seed(cls, stopwords: tuple[str, ...]) -> "TextSettings":
+    def seed(cls, stopwords: tuple[str, ...]) -> TextSettings:
         return cls(mode="seed", vocab_size=5000, max_tokens=500, truncation="head", stem=True,
                    stopwords=tuple(stopwords))
 
@@ -116,7 +116,9 @@ def _seed_html_text(text: str) -> str:
         return text
     if "&" not in text and "<" not in BREAK_TAG.sub("", text):
         return BREAK_TAG.sub("", text)
-    from bs4 import BeautifulSoup  # only seed-mode models list beautifulsoup4 as a requirement
+    from bs4 import (
+        BeautifulSoup,  # only seed-mode models list beautifulsoup4 as a requirement
+    )
 
     return BeautifulSoup(text, "html.parser").get_text()
 

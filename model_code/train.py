@@ -21,14 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from artifact import write_model_dir  # noqa: E402
-from dataset import DatasetError, EncodedSplit, load_dataset  # noqa: E402
-from network import ModelConfig, SentimentLSTM, pad_batch  # noqa: E402
-from preprocessing import TextSettings  # noqa: E402
+import numpy as np
+import torch
+from artifact import write_model_dir
+from dataset import DatasetError, EncodedSplit, load_dataset
+from network import ModelConfig, SentimentLSTM, pad_batch
+from preprocessing import TextSettings
+from torch import nn
 
 
 def flag(value: str) -> bool:
@@ -62,8 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--word-dropout", type=float, default=0.0,
                        help="share of whole words hidden at each training step (default: 0)")
     model.add_argument("--bigram-buckets", type=int, default=0,
-                       help="hashed word-pair embedding buckets, 0 = off (default: 0)")
-    model.add_argument("--bigram-dim", type=int, default=16, help="word-pair embedding size (default: 16)")
+                       help="hashed word-pair buckets of the bag-of-n-grams head, 0 = no such head (default: 0)")
+    model.add_argument("--bigram-dim", type=int, default=16, help="bag-of-n-grams embedding size (default: 16)")
     fit = parser.add_argument_group("training")
     fit.add_argument("--epochs", type=int, default=6, help="maximum epochs (default: 6)")
     fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
@@ -198,8 +197,12 @@ def train(args: argparse.Namespace) -> dict:
                    mininterval=5)
         for indices in bar:
             ids, lengths, labels = tensors(train_split, indices)
-            logits = model(ids, lengths)
+            logits, head_logits = model(ids, lengths, heads=True)
             loss = loss_fn(logits, labels)
+            if len(head_logits) > 1:
+                # Each head also learns the label on its own, so the two stay different models
+                # whose mean (the served logit) averages out their errors.
+                loss = (loss + sum(loss_fn(h, labels) for h in head_logits) / len(head_logits)) / 2
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), args.clip)

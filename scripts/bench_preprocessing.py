@@ -22,15 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "model_code"), str(ROOT / "scripts")]
 
-from preprocessing import TextSettings, Tokenizer  # noqa: E402
+from preprocessing import TextSettings, Tokenizer
 
 
 def original_function(stopwords_file: Path):
+    import nltk
     from bs4 import BeautifulSoup
     from nltk.corpus.reader import WordListCorpusReader
     from nltk.stem.porter import PorterStemmer
-
-    import nltk
 
     data_dir = Path(tempfile.mkdtemp(prefix="nltk-data-"))
     corpus_dir = data_dir / "corpora" / "stopwords"

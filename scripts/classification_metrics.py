@@ -57,7 +57,7 @@ def format_metrics(metrics: dict) -> str:
         f"f1         {metrics['f1']:.4f}",
         f"roc_auc    {metrics['roc_auc']:.4f}",
         "confusion matrix (rows: true, columns: predicted)",
-        f"             negative  positive",
+        "             negative  positive",
         f"  negative   {tn:8d}  {fp:8d}",
         f"  positive   {fn:8d}  {tp:8d}",
     ])

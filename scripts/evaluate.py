@@ -19,11 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "model_code"), str(ROOT / "scripts")]
 
-from artifact import ArtifactError, load_predictor  # noqa: E402
-from classification_metrics import compute_metrics, format_metrics, plot_metrics  # noqa: E402
-from imdb_sources import OFFICIAL_URL, SourceError, load_reviews  # noqa: E402
-from model_paths import ModelPathError, resolve_model_dir  # noqa: E402
-from scoring import score_texts  # noqa: E402
+from artifact import ArtifactError, load_predictor
+from classification_metrics import compute_metrics, format_metrics, plot_metrics
+from imdb_sources import OFFICIAL_URL, SourceError, load_reviews
+from model_paths import ModelPathError, resolve_model_dir
+from scoring import score_texts
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -20,9 +20,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "model_code"), str(ROOT / "scripts")]
 
-from dataset import EncodedSplit, save_dataset  # noqa: E402
-from imdb_sources import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews  # noqa: E402
-from preprocessing import FUNCTION_WORDS, Encoder, TextSettings, Tokenizer, build_vocabulary  # noqa: E402
+from dataset import EncodedSplit, save_dataset
+from imdb_sources import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews
+from preprocessing import (
+    FUNCTION_WORDS,
+    Encoder,
+    TextSettings,
+    Tokenizer,
+    build_vocabulary,
+)
 
 _worker_tokenizer: Tokenizer | None = None
 
@@ -39,7 +45,7 @@ def _tokenize(text: str) -> list[str]:
 def tokenize_all(texts: list[str], settings: TextSettings, workers: int, progress: bool) -> list[list[str]]:
     from tqdm import tqdm
 
-    bar = dict(total=len(texts), desc="tokenizing", unit=" reviews", disable=not progress)
+    bar = {"total": len(texts), "desc": "tokenizing", "unit": " reviews", "disable": not progress}
     if workers <= 1:
         _init_worker(settings.to_json())
         return [_tokenize(t) for t in tqdm(texts, **bar)]

@@ -10,7 +10,7 @@ for folder in (ROOT, ROOT / "model_code", ROOT / "lambda", ROOT / "scripts"):
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,8 @@ reviews through the model's own text pipeline, writing JSON and plots."""
 import json
 import random
 
-import pytest
-
 import evaluate
+import pytest
 from classification_metrics import compute_metrics, roc_auc
 
 

@@ -6,12 +6,11 @@ import json
 import tarfile
 
 import numpy as np
-import pytest
-from model_fixtures import synthetic_reviews, write_aclimdb, write_jsonl
-
 import prepare_data
+import pytest
 from dataset import DatasetError, load_dataset
 from imdb_sources import SourceError, load_reviews
+from model_fixtures import synthetic_reviews, write_aclimdb, write_jsonl
 
 
 def run(source, out, *extra):

@@ -7,7 +7,6 @@ from itertools import islice
 
 import pytest
 from conftest import SHARED_DATA
-
 from preprocessing import Encoder, TextSettings, Tokenizer, build_vocabulary, strip_html
 
 STOPWORDS_FILE = SHARED_DATA / "nltk_stopwords_english.txt"

@@ -6,12 +6,11 @@ import subprocess
 import sys
 import zipfile
 
+import inference
 import pytest
 import torch
-from conftest import ROOT
-
-import inference
 from artifact import ArtifactError, load_predictor
+from conftest import ROOT
 from network import ModelConfig, SentimentLSTM, pad_batch
 
 
@@ -51,7 +50,7 @@ def test_training_reads_sagemaker_environment_defaults(tiny_dataset, tmp_path):
     # SageMaker passes hyperparameters as flags, booleans as "True"/"False".
     result = subprocess.run([sys.executable, str(ROOT / "model_code" / "train.py"), "--dry-run",
                              "--bidirectional", "False", "--hidden-dim", "8", "--threads", "1", "--quiet"],
-                            env=env, capture_output=True, text=True, timeout=300)
+                            env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "model" / "model.pt").is_file()
     assert (tmp_path / "output" / "metrics.json").is_file()
@@ -61,7 +60,7 @@ def test_training_reads_sagemaker_environment_defaults(tiny_dataset, tmp_path):
 def test_training_without_a_dataset_says_how_to_make_one(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "model_code" / "train.py"), "--data-dir",
                              str(tmp_path), "--model-dir", str(tmp_path / "m"), "--dry-run"],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert "manifest.json: not found; run scripts/prepare_data.py" in result.stderr
     assert "Traceback" not in result.stderr
@@ -185,11 +184,11 @@ DEFAULT_MODEL = ROOT / "models" / "default"
 @pytest.mark.skipif(not (DEFAULT_MODEL / "model.pt").is_file(), reason="models/default not built yet")
 def test_default_model_classifies_unambiguous_reviews():
     model = inference.model_fn(str(DEFAULT_MODEL))
-    positive = ["One of the best films I have ever seen. Brilliant acting, a moving story, "
-                "and a wonderful score. I loved every minute.",
+    positive = [("One of the best films I have ever seen. Brilliant acting, a moving story, "
+                 "and a wonderful score. I loved every minute."),
                 "An absolute masterpiece. Highly recommended."]
-    negative = ["This was the worst movie I have ever seen. Boring, badly acted and a complete "
-                "waste of time.", "Awful. Terrible script, dull characters, I want my money back."]
+    negative = [("This was the worst movie I have ever seen. Boring, badly acted and a complete "
+                 "waste of time."), "Awful. Terrible script, dull characters, I want my money back."]
     answers = [json.loads(handle(model, review)[0])["sentiment"] for review in positive + negative]
     assert answers == ["positive"] * len(positive) + ["negative"] * len(negative)
     assert (DEFAULT_MODEL / "code" / "inference.py").read_text() == (ROOT / "model_code" / "inference.py").read_text()
