@@ -56,7 +56,7 @@ def write_model_dir(model_dir: Path, model: SentimentLSTM, vocabulary: list[str]
 class Predictor:
     """Raw review texts in, probabilities of "positive" out."""
 
-    def __init__(self, model: SentimentLSTM, encoder: Encoder, batch_size: int = 256) -> None:
+    def __init__(self, model: SentimentLSTM, encoder: Encoder, batch_size: int = 64) -> None:
         self.model = model.eval()
         self.encoder = encoder
         self.batch_size = batch_size

@@ -124,7 +124,9 @@ def input_fn(body, content_type: str = TEXT) -> Reviews:
         if len(reviews) > MAX_REVIEWS:
             raise InferenceError(413, f'"reviews" has {len(reviews)} items; the limit is {MAX_REVIEWS}')
         return Reviews([_checked_review(r, f'"reviews"[{i}]') for i, r in enumerate(reviews)], "list")
-    lines = [line for line in text.splitlines() if line.strip()]
+    # Only "\n" (and "\r\n") end a line: str.splitlines() would also break inside a review at
+    # U+2028, U+0085 or a form feed.
+    lines = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
     if not lines:
         raise InferenceError(400, "JSON lines body has no reviews")
     if len(lines) > MAX_REVIEWS:

@@ -30,12 +30,23 @@ def _score(texts: list[str]) -> list[float]:
 def score_texts(model_dir: Path, texts: list[str], workers: int | None = None, chunk: int = 500,
                 progress: bool = True, description: str = "scoring") -> list[float]:
     """Probabilities of "positive" for texts, in order, with a progress bar."""
+    workers = workers or os.cpu_count() or 1
+    # Reviews of similar length in the same chunk pad less; scores are put back in input order.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    chunks = [[texts[i] for i in order[start: start + chunk]] for start in range(0, len(order), chunk)]
+    sorted_scores = _score_chunks(model_dir, chunks, len(texts), workers, progress, description)
+    scores = [0.0] * len(texts)
+    for index, score in zip(order, sorted_scores):
+        scores[index] = score
+    return scores
+
+
+def _score_chunks(model_dir: Path, chunks: list[list[str]], total: int, workers: int, progress: bool,
+                  description: str) -> list[float]:
     from tqdm import tqdm
 
-    workers = workers or os.cpu_count() or 1
-    chunks = [texts[i: i + chunk] for i in range(0, len(texts), chunk)]
     scores: list[float] = []
-    with tqdm(total=len(texts), desc=description, unit=" reviews", disable=not progress, mininterval=2) as bar:
+    with tqdm(total=total, desc=description, unit=" reviews", disable=not progress, mininterval=2) as bar:
         if workers <= 1:
             _init_worker(str(model_dir))
             results = map(_score, chunks)

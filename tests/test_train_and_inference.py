@@ -205,3 +205,9 @@ def test_word_dropout_acts_only_while_training():
     with torch.no_grad():
         outputs = {round(float(model(ids, lengths, packed=False)), 6) for _ in range(20)}
     assert len(outputs) > 1
+
+
+def test_json_lines_break_only_at_newlines(served):
+    body = '"superb\u2028brilliant\u0085film"\r\n"awful\x0cboring"\n'
+    lines = handle(served, body.encode("utf-8"), "application/jsonlines")[0].splitlines()
+    assert [json.loads(line)["sentiment"] for line in lines] == ["positive", "negative"]
