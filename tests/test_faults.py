@@ -83,6 +83,7 @@ class Traffic:
 
 def assert_failure_answers(answers: list[Answer], expected: set[int] = FAILURE_STATUSES) -> None:
     assert answers, "no request was answered during the fault"
+    print(f"{len(answers)} answers during the fault: {sorted({a.status for a in answers})}")
     statuses = sorted({a.status for a in answers})
     assert all(a.status in expected for a in answers), f"statuses during the fault: {statuses}"
     for answer in answers:
@@ -101,6 +102,7 @@ def assert_recovers(traffic: Traffic, back_at: float) -> float:
     time.sleep(1.0)
     later = [a for a in list(traffic.answers) if a.started > first_ok.finished]
     assert later and all(a.status == 200 for a in later), sorted({a.status for a in later})
+    print(f"recovered {recovery:.2f} s after the model server's return")  # shown with pytest -s
     return recovery
 
 
