@@ -57,23 +57,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--bidirectional", type=flag, default=True, help="read both directions (default: true)")
     model.add_argument("--readout", choices=("pool", "last"), default="pool",
                        help="'pool': max+mean over steps plus final states; 'last': final states (default: pool)")
-    model.add_argument("--dropout", type=float, default=0.4, help="dropout before the classifier (default: 0.4)")
-    model.add_argument("--word-dropout", type=float, default=0.0,
-                       help="share of whole words hidden at each training step (default: 0)")
+    model.add_argument("--dropout", type=float, default=0.5, help="dropout before the classifier (default: 0.5)")
+    model.add_argument("--word-dropout", type=float, default=0.25,
+                       help="share of whole words hidden at each training step (default: 0.25)")
     model.add_argument("--bigram-buckets", type=int, default=0,
                        help="hashed word-pair buckets of the bag-of-n-grams head, 0 = no such head (default: 0)")
     model.add_argument("--bigram-dim", type=int, default=16, help="bag-of-n-grams embedding size (default: 16)")
     fit = parser.add_argument_group("training")
-    fit.add_argument("--epochs", type=int, default=6, help="maximum epochs (default: 6)")
+    fit.add_argument("--epochs", type=int, default=4, help="maximum epochs (default: 4)")
     fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
     fit.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate (default: 3e-3)")
-    fit.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default: 0)")
+    fit.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay (default: 0.05)")
     fit.add_argument("--clip", type=float, default=1.0, help="gradient norm clip (default: 1.0)")
     fit.add_argument("--patience", type=int, default=2,
                      help="stop after this many epochs without a better validation accuracy (default: 2)")
-    fit.add_argument("--average-last", type=int, default=0,
+    fit.add_argument("--average-last", type=int, default=2,
                      help="also try the average of the last N epochs' weights and keep it if it scores "
-                          "better on validation, 0 = off (default: 0)")
+                          "better on validation, 0 = off (default: 2)")
     fit.add_argument("--max-minutes", type=float, default=0,
                      help="stop after the epoch that passes this wall-clock budget, 0 = none (default: 0)")
     fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")

@@ -1,0 +1,168 @@
+"""SageMaker PyTorch inference handlers: model_fn, input_fn, predict_fn, output_fn.
+
+Requests
+    text/plain               one review
+    application/json         {"review": "..."} or {"reviews": ["...", ...]}
+    application/jsonlines    one review per line: a JSON string or {"review": "..."} (batch transform)
+Responses (application/json)
+    one review               {"sentiment": "positive" | "negative", "score": <probability positive>}
+    a list                   {"predictions": [{"sentiment": ..., "score": ...}, ...]}
+    JSON lines               one {"sentiment": ..., "score": ...} object per line
+
+Bad input raises InferenceError, whose status_code and message say what was wrong.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# oneDNN keeps the kernels it builds for each new input shape, up to 1,024 of them, a few MB each
+# for a full-size model. Reviews of every length make nearly every request a new shape, so that
+# cache grew the model server by 180 MB in 600 batches (and kept growing) for 20% less time per
+# batch. Sixteen entries bound it to about 50 MB. Read when the first kernel is built.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
+
+from artifact import Predictor, load_predictor
+
+MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(5 * 1024 * 1024)))
+MAX_REVIEW_CHARS = int(os.environ.get("MAX_REVIEW_CHARS", "100000"))
+MAX_REVIEWS = int(os.environ.get("MAX_REVIEWS_PER_REQUEST", "10000"))
+JSON = "application/json"
+JSON_LINES = ("application/jsonlines", "application/jsonl", "application/x-jsonlines")
+TEXT = "text/plain"
+
+try:  # Inside the SageMaker container, the toolkit turns these errors into the right status.
+    from sagemaker_inference.errors import GenericInferenceToolkitError as _ToolkitError
+except ImportError:  # pragma: no cover - outside the container
+    _ToolkitError = None
+
+
+class InferenceError(ValueError):
+    """A request the handlers refuse; status_code is the HTTP status to answer with."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+if _ToolkitError is not None:  # pragma: no cover - exercised only inside the container
+    class InferenceError(InferenceError, _ToolkitError):  # type: ignore[no-redef]
+        def __init__(self, status_code: int, message: str) -> None:
+            _ToolkitError.__init__(self, status_code, message)
+            ValueError.__init__(self, message)
+            self.status_code = status_code
+            self.message = message
+
+
+@dataclass
+class Reviews:
+    """Parsed request: the texts and the shape the answer must have."""
+    texts: list[str]
+    shape: str  # "single", "list" or "lines"
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";", 1)[0].strip().lower()
+
+
+def _as_text(body, content_type: str) -> str:
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        if len(body) > MAX_BODY_BYTES:
+            raise InferenceError(413, f"request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+        try:
+            return bytes(body).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InferenceError(400, f"{content_type} body is not valid UTF-8 (byte {error.start})") from None
+    if isinstance(body, str):
+        if len(body) > MAX_BODY_BYTES:
+            raise InferenceError(413, f"request body is {len(body)} characters; the limit is {MAX_BODY_BYTES}")
+        return body
+    raise InferenceError(400, f"unsupported body type {type(body).__name__}")
+
+
+def _checked_review(value, where: str) -> str:
+    if not isinstance(value, str):
+        raise InferenceError(400, f"{where} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InferenceError(400, f"{where} is empty")
+    if len(value) > MAX_REVIEW_CHARS:
+        raise InferenceError(413, f"{where} has {len(value)} characters; the limit is {MAX_REVIEW_CHARS}")
+    return value
+
+
+def _parse_json(text: str, where: str):
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        detail = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+        raise InferenceError(400, f"{where} is not valid JSON ({detail})") from None
+
+
+def input_fn(body, content_type: str = TEXT) -> Reviews:
+    media = _media_type(content_type) or TEXT
+    if media not in (TEXT, JSON, *JSON_LINES):
+        raise InferenceError(415, f"unsupported content type {content_type!r}; use text/plain, "
+                                  f"application/json or application/jsonlines")
+    text = _as_text(body, media)
+    if media == TEXT:
+        return Reviews([_checked_review(text, "review")], "single")
+    if media == JSON:
+        data = _parse_json(text, "body")
+        if not isinstance(data, dict) or not ({"review", "reviews"} & data.keys()):
+            raise InferenceError(400, 'JSON body must be an object with "review" (a string) or '
+                                      '"reviews" (a list of strings)')
+        if "review" in data:
+            return Reviews([_checked_review(data["review"], '"review"')], "single")
+        reviews = data["reviews"]
+        if not isinstance(reviews, list) or not reviews:
+            raise InferenceError(400, '"reviews" must be a non-empty list of strings')
+        if len(reviews) > MAX_REVIEWS:
+            raise InferenceError(413, f'"reviews" has {len(reviews)} items; the limit is {MAX_REVIEWS}')
+        return Reviews([_checked_review(r, f'"reviews"[{i}]') for i, r in enumerate(reviews)], "list")
+    # Only "\n" (and "\r\n") end a line: str.splitlines() would also break inside a review at
+    # U+2028, U+0085 or a form feed.
+    lines = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+    if not lines:
+        raise InferenceError(400, "JSON lines body has no reviews")
+    if len(lines) > MAX_REVIEWS:
+        raise InferenceError(413, f"body has {len(lines)} lines; the limit is {MAX_REVIEWS}")
+    texts = []
+    for number, line in enumerate(lines, start=1):
+        row = _parse_json(line, f"line {number}")
+        if isinstance(row, dict):
+            if "review" not in row:
+                raise InferenceError(400, f'line {number}: object has no "review" field')
+            row = row["review"]
+        texts.append(_checked_review(row, f"line {number}"))
+    return Reviews(texts, "lines")
+
+
+def model_fn(model_dir: str) -> Predictor:
+    return load_predictor(Path(model_dir))
+
+
+def predict_fn(data: Reviews, model: Predictor) -> dict:
+    if isinstance(data, str):  # direct callers may pass a plain review
+        data = Reviews([_checked_review(data, "review")], "single")
+    return {"scores": model.predict(data.texts), "shape": data.shape}
+
+
+def _label(score: float) -> dict:
+    return {"sentiment": "positive" if score >= 0.5 else "negative", "score": round(float(score), 6)}
+
+
+def output_fn(prediction: dict, accept: str = JSON) -> tuple[str, str]:
+    media = _media_type(accept)
+    if media not in ("", "*/*", JSON, *JSON_LINES):
+        raise InferenceError(406, f"unsupported accept type {accept!r}; answers are application/json")
+    results = [_label(score) for score in prediction["scores"]]
+    if prediction["shape"] == "single":
+        return json.dumps(results[0]), JSON
+    if prediction["shape"] == "lines":
+        return "".join(json.dumps(r) + "\n" for r in results), JSON
+    return json.dumps({"predictions": results}), JSON
