@@ -69,7 +69,7 @@ snapshot: venv  ## refresh tests/snapshots/ (committed templates) after an infra
 	$(PY) scripts/snapshot_templates.py
 
 deploy: venv node  ## everything on AWS (credentials and a one-time `cdk bootstrap` needed)
-	$(CDK) deploy --all --no-notices $(CDK_ARGS)
+	$(CDK) deploy --all --no-notices --outputs-file $(OUTPUTS) $(CDK_ARGS)
 
 bench-synth: venv node  ## median of 3 `cdk synth` runs (target: 30 s)
 	$(PY) scripts/bench_synth.py

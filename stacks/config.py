@@ -36,7 +36,7 @@ class DeploymentConfig:
     training_instance_type: str = "ml.c5.2xlarge"
     training_use_spot: bool = False
     training_max_runtime_minutes: int = 45
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 64
     embedding_dim: int = 64
     hidden_dim: int = 64

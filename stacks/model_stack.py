@@ -16,6 +16,7 @@ from stacks.training import TrainingJob
 from stacks.training_data import TrainingData
 
 MODEL_CODE_DIR = Path(__file__).resolve().parents[1] / "model_code"
+BATCH_TRANSFORM_PREFIX = "batch-transform/"
 
 
 class SentimentModelStack(Stack):
@@ -25,6 +26,9 @@ class SentimentModelStack(Stack):
         train_image = training_image(config.training_instance_type) if config.training_mode else None
         role = SageMakerRole(self, "SageMakerRole", images=[serving_image, *([train_image] if train_image else [])])
         artifacts = ArtifactsBucket(self, "Artifacts", destroy_on_delete=config.dev)
+        # scripts/batch_transform.py stages each job's input and output under this prefix.
+        role.allow_read_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)
+        role.allow_write_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)
 
         if config.training_mode:
             data = TrainingData(self, "TrainingData", bucket=artifacts.s3_bucket,

@@ -39,7 +39,7 @@ def test_command_line_strings_are_parsed_to_their_types(tmp_path):
 def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
     config = parse(tmp_path, batchSize=32, embeddingDim=16, trainingMaxRuntimeMinutes=30)
 
-    assert config.hyperparameters == {"epochs": "6", "batch-size": "32", "embedding-dim": "16",
+    assert config.hyperparameters == {"epochs": "4", "batch-size": "32", "embedding-dim": "16",
                                       "hidden-dim": "64", "lr": "0.003", "patience": "2", "seed": "1",
                                       "max-minutes": "25"}
 

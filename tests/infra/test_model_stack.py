@@ -64,7 +64,7 @@ def test_training_job_carries_the_configured_hyperparameters_and_the_script(defa
     properties = training_job_properties(default_app)
 
     assert properties["Hyperparameters"] == {
-        "epochs": "6", "batch-size": "64", "embedding-dim": "64", "hidden-dim": "64",
+        "epochs": "4", "batch-size": "64", "embedding-dim": "64", "hidden-dim": "64",
         "lr": "0.003", "patience": "2", "seed": "1", "max-minutes": "40",
         "sagemaker_program": "train.py",
         "sagemaker_submit_directory": properties["Hyperparameters"]["sagemaker_submit_directory"],
@@ -173,14 +173,15 @@ def test_sagemaker_may_pull_only_the_pytorch_repositories(default_app):
     assert len(statement["Resource"]) == 2
 
 
-def test_sagemaker_writes_only_under_the_training_output_prefix(default_app):
+def test_sagemaker_writes_only_under_the_training_output_and_batch_transform_prefixes(default_app):
     (role_id,) = [key for key, role in default_app.model.find_resources("AWS::IAM::Role").items()
                   if "sagemaker.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])]
     (policy,) = [policy for policy in default_app.model.find_resources("AWS::IAM::Policy").values()
                  if policy["Properties"]["Roles"] == [{"Ref": role_id}]]
     writes = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "s3:PutObject" in s["Action"]]
 
-    assert len(writes) == 1 and json.dumps(writes[0]["Resource"]).endswith('/training-output/*"]]}')
+    prefixes = sorted(json.dumps(w["Resource"]).rsplit("/", 2)[-2] for w in writes)
+    assert prefixes == ["batch-transform", "training-output"]
 
 
 # Endpoint ---------------------------------------------------------------------------------
@@ -265,3 +266,16 @@ def test_a_local_model_role_cannot_pull_the_training_image(artifact_app):
 @pytest.mark.parametrize("output", ["EndpointName", "TrainingJobName"])
 def test_model_stack_outputs(default_app, output):
     default_app.model.has_output(output, {})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sagemaker_role_may_use_only_the_batch_transform_prefix_for_transform_jobs(mode, request):
+    """scripts/batch_transform.py stages input and output under batch-transform/; the role needs
+    exactly that prefix, not the whole bucket."""
+    statements = policy_statements(request.getfixturevalue(mode).model)
+    def covers(action, suffix):
+        return any(action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                   and suffix in json.dumps(s["Resource"]) for s in statements)
+    assert covers("s3:GetObject", "/batch-transform/*")
+    assert covers("s3:PutObject", "/batch-transform/*")
+    assert not any("s3:*" in json.dumps(s["Action"]) for s in statements)
