@@ -93,7 +93,18 @@ def main(argv=None) -> int:
                         help="IMDb source with train and test splits (any source prepare_data.py reads)")
     parser.add_argument("--work", default="build/default", help="scratch folder (default: build/default)")
     parser.add_argument("--target", default="models/default", help="where the model goes (default: models/default)")
+    parser.add_argument("--refresh-code", action="store_true",
+                        help="only copy model_code/'s serving modules into the target's code/ (after a "
+                             "change to them that leaves the weights valid)")
     args = parser.parse_args(argv)
+    if args.refresh_code:
+        sys.path.insert(0, str(ROOT / "model_code"))
+        from artifact import SERVING_MODULES
+
+        for name in SERVING_MODULES:
+            shutil.copyfile(ROOT / "model_code" / name, ROOT / args.target / "code" / name)
+        print(f"copied {', '.join(SERVING_MODULES)} into {args.target}/code/")
+        return 0
     python = sys.executable
     work = ROOT / args.work
     shutil.rmtree(work, ignore_errors=True)

@@ -191,7 +191,16 @@ def test_default_model_classifies_unambiguous_reviews():
                  "waste of time."), "Awful. Terrible script, dull characters, I want my money back."]
     answers = [json.loads(handle(model, review)[0])["sentiment"] for review in positive + negative]
     assert answers == ["positive"] * len(positive) + ["negative"] * len(negative)
-    assert (DEFAULT_MODEL / "code" / "inference.py").read_text() == (ROOT / "model_code" / "inference.py").read_text()
+
+
+@pytest.mark.skipif(not (DEFAULT_MODEL / "model.pt").is_file(), reason="models/default not built yet")
+def test_default_model_ships_the_current_serving_code():
+    """models/default/code/ must be what model_code/ ships; after changing a serving module run
+    `python scripts/train_default_model.py --refresh-code`."""
+    from artifact import SERVING_MODULES
+
+    for name in SERVING_MODULES:
+        assert (DEFAULT_MODEL / "code" / name).read_text() == (ROOT / "model_code" / name).read_text(), name
 
 
 def test_word_dropout_acts_only_while_training():
