@@ -139,3 +139,10 @@ def test_gzip_jsonl_rows_keep_their_ids(tmp_path):
 def test_missing_source_error_type_is_source_error(tmp_path):
     with pytest.raises(SourceError):
         load_reviews(str(tmp_path / "missing.tar.gz"))
+
+
+def test_only_http_urls_are_downloaded(tmp_path):
+    from imdb_sources import download
+
+    with pytest.raises(SourceError, match="only http"):
+        download("file:///etc/passwd", cache_dir=tmp_path)
