@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import signal
 import socket
 import sys
 import threading
@@ -173,13 +174,12 @@ def main(argv=None) -> int:
         print(f"error: cannot listen on port {args.port} ({error})", file=sys.stderr)
         return 2
     print(f"fault proxy {proxy.url} -> {args.upstream}, mode {args.mode}; Ctrl-C to stop", flush=True)
-    try:
-        while True:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        proxy.stop()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    stop.wait()
+    proxy.stop()
+    print("stopped", flush=True)
     return 0
 
 
