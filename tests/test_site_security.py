@@ -177,3 +177,16 @@ def test_api_errors_cannot_be_sniffed_as_html(stack):
     assert response.headers["Content-Type"] == "application/json"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_local_site_sends_the_policy_cloudfront_sends():
+    """What is tested here in a browser is what the deployed site gets: the local stack's CSP and
+    HSTS equal the CloudFront response-headers policy built in stacks/website.py."""
+    from local_site import security_headers
+
+    from stacks.website import content_security_policy
+
+    api = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+    local = dict(security_headers(f"{api}/prod"))
+    assert local["Content-Security-Policy"] == content_security_policy(api)
+    assert local["Strict-Transport-Security"] == f"max-age={730 * 24 * 3600}; includeSubDomains"
