@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-IMDB ?= ../shared/data/imdb
+# The IMDb reviews: the shared JSON-lines copy where there is one, else the official archive.
+IMDB ?= $(if $(wildcard ../shared/data/imdb/train.jsonl.gz),../shared/data/imdb,https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz)
 DATA ?= data/processed
 MODEL ?= models/default
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -38,7 +39,7 @@ train: venv
 	$(PY) model_code/train.py --data-dir $(DATA) --model-dir build/model --output-data-dir build/output
 
 evaluate: venv
-	$(PY) scripts/evaluate.py --model build/model --data $(IMDB)/test.jsonl.gz --out build/evaluation
+	$(PY) scripts/evaluate.py --model build/model --data $(IMDB) --out build/evaluation
 
 train-default: venv  ## rebuild models/default from the real IMDb data (documented in models/default/README.md)
 	$(PY) scripts/train_default_model.py --imdb $(IMDB)
