@@ -26,7 +26,6 @@ import csv
 import gzip
 import io
 import json
-import multiprocessing
 import os
 import resource
 import sys
@@ -41,6 +40,7 @@ sys.path[:0] = [str(ROOT / "model_code"), str(ROOT / "scripts")]
 from classification_metrics import compute_metrics, format_metrics
 from imdb_sources import SourceError, load_reviews
 from model_paths import ModelPathError, resolve_model_dir
+from scoring import processes_for, score_all
 
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
@@ -194,68 +194,6 @@ def read_items(source: str, split: str = "test", text_column: str | None = None,
 # ---------------------------------------------------------------------------------------------
 # Scoring
 # ---------------------------------------------------------------------------------------------
-
-_predictor = None
-_texts: list[str] = []
-
-
-def score_texts(predictor, texts: list[str]) -> list[float]:
-    """Probabilities of "positive" for texts (the Predictor batches them by token count)."""
-    return predictor.predict_ids([predictor.encoder.encode(text) for text in texts])
-
-
-def _score_slice(indices: list[int]) -> tuple[list[int], list[float]]:
-    return indices, score_texts(_predictor, [_texts[i] for i in indices])
-
-
-CHUNK = 512
-
-
-def processes_for(reviews: int, workers: int, chunk: int = CHUNK) -> int:
-    return max(1, min(workers, -(-reviews // chunk)))
-
-
-def score_all(predictor, texts: list[str], workers: int, batch_size: int = 64, chunk: int = CHUNK,
-              progress: bool = True) -> list[float]:
-    """Scores of texts in their order, from `workers` forked processes sharing the loaded model.
-
-    Reviews are dealt out in chunks of similar character length, so each batch pads little."""
-    global _predictor, _texts
-    from tqdm import tqdm
-
-    by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    chunks = [by_length[start: start + chunk] for start in range(0, len(by_length), chunk)]
-    scores = [0.0] * len(texts)
-    _predictor, _texts = predictor, texts
-    saved_batch_size, predictor.batch_size = predictor.batch_size, batch_size
-    try:
-        with tqdm(total=len(texts), desc="scoring", unit=" reviews", disable=not progress, mininterval=1) as bar:
-            processes = processes_for(len(texts), workers, chunk)
-            if processes == 1:
-                results = map(_score_slice, chunks)
-                pool = None
-            else:
-                # Fork: the children share the model and the texts with this process, nothing is pickled
-                # but the index lists and the scores.
-                pool = multiprocessing.get_context("fork").Pool(processes)
-                results = pool.imap_unordered(_score_slice, chunks)
-            try:
-                for indices, part in results:
-                    for index, score in zip(indices, part):
-                        scores[index] = score
-                    bar.update(len(indices))
-            except BaseException:
-                if pool is not None:
-                    pool.terminate()  # Ctrl-C or a failed worker: stop the others at once
-                raise
-            finally:
-                if pool is not None:
-                    pool.close()
-                    pool.join()  # reaped workers count in RUSAGE_CHILDREN
-    finally:
-        _predictor, _texts = None, []
-        predictor.batch_size = saved_batch_size
-    return scores
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from artifact import ArtifactError, load_predictor
 from classification_metrics import compute_metrics, format_metrics, plot_metrics
 from imdb_sources import OFFICIAL_URL, SourceError, load_reviews
 from model_paths import ModelPathError, resolve_model_dir
-from scoring import score_texts
+from scoring import score_all
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,13 +44,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 def evaluate(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     model_dir = resolve_model_dir(args.model)
-    load_predictor(model_dir)  # fail early, with a clear message, on a broken model
+    import torch
+
+    torch.set_num_threads(1)  # before the scoring processes fork: one thread each
+    predictor = load_predictor(model_dir)
     reviews = load_reviews(args.data, args.split, progress=not args.quiet)
     if args.limit:
         reviews = reviews[: args.limit] if args.limit >= len(reviews) else \
             [reviews[i] for i in range(0, len(reviews), max(1, len(reviews) // args.limit))][: args.limit]
     labels = [r.label for r in reviews]
-    scores = score_texts(model_dir, [r.text for r in reviews], args.workers, progress=not args.quiet)
+    scores = score_all(predictor, [r.text for r in reviews], args.workers, progress=not args.quiet)
     metrics = compute_metrics(labels, scores)
     metrics["seconds"] = round(time.perf_counter() - started, 1)
     metrics["model"] = str(args.model)

@@ -1,4 +1,5 @@
-"""Score many reviews with every core: one process per core, each with one torch thread.
+"""Score many reviews with every core: forked worker processes share the loaded model, each
+with one torch thread (callers set torch.set_num_threads(1) before forking).
 
 One process per core beats one process with several threads here: the LSTM's per-step matrix
 products are small, and two processes that each spin two OpenMP threads on two cores were
@@ -7,56 +8,65 @@ measured about 9x slower than one thread each.
 from __future__ import annotations
 
 import multiprocessing
-import os
-from pathlib import Path
 
 _predictor = None
+_texts: list[str] = []
 
 
-def _init_worker(model_dir: str) -> None:
-    global _predictor
-    import torch
-
-    torch.set_num_threads(1)
-    from artifact import load_predictor
-
-    _predictor = load_predictor(Path(model_dir))
+def score_texts(predictor, texts: list[str]) -> list[float]:
+    """Probabilities of "positive" for texts (the Predictor batches them by token count)."""
+    return predictor.predict_ids([predictor.encoder.encode(text) for text in texts])
 
 
-def _score(texts: list[str]) -> list[float]:
-    return _predictor.predict(texts)
+def _score_slice(indices: list[int]) -> tuple[list[int], list[float]]:
+    return indices, score_texts(_predictor, [_texts[i] for i in indices])
 
 
-def score_texts(model_dir: Path, texts: list[str], workers: int | None = None, chunk: int = 500,
-                progress: bool = True, description: str = "scoring") -> list[float]:
-    """Probabilities of "positive" for texts, in order, with a progress bar."""
-    workers = workers or os.cpu_count() or 1
-    # Reviews of similar length in the same chunk pad less; scores are put back in input order.
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    chunks = [[texts[i] for i in order[start: start + chunk]] for start in range(0, len(order), chunk)]
-    sorted_scores = _score_chunks(model_dir, chunks, len(texts), workers, progress, description)
-    scores = [0.0] * len(texts)
-    for index, score in zip(order, sorted_scores):
-        scores[index] = score
-    return scores
+CHUNK = 512
 
 
-def _score_chunks(model_dir: Path, chunks: list[list[str]], total: int, workers: int, progress: bool,
-                  description: str) -> list[float]:
+def processes_for(reviews: int, workers: int, chunk: int = CHUNK) -> int:
+    return max(1, min(workers, -(-reviews // chunk)))
+
+
+def score_all(predictor, texts: list[str], workers: int, batch_size: int = 64, chunk: int = CHUNK,
+              progress: bool = True) -> list[float]:
+    """Scores of texts in their order, from `workers` forked processes sharing the loaded model.
+
+    Reviews are dealt out in chunks of similar character length, so each batch pads little."""
+    global _predictor, _texts
     from tqdm import tqdm
 
-    scores: list[float] = []
-    with tqdm(total=total, desc=description, unit=" reviews", disable=not progress, mininterval=2) as bar:
-        if workers <= 1:
-            _init_worker(str(model_dir))
-            results = map(_score, chunks)
-            for part in results:
-                scores += part
-                bar.update(len(part))
-            return scores
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, _init_worker, (str(model_dir),)) as pool:
-            for part in pool.imap(_score, chunks):
-                scores += part
-                bar.update(len(part))
+    by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    chunks = [by_length[start: start + chunk] for start in range(0, len(by_length), chunk)]
+    scores = [0.0] * len(texts)
+    _predictor, _texts = predictor, texts
+    saved_batch_size, predictor.batch_size = predictor.batch_size, batch_size
+    try:
+        with tqdm(total=len(texts), desc="scoring", unit=" reviews", disable=not progress, mininterval=1) as bar:
+            processes = processes_for(len(texts), workers, chunk)
+            if processes == 1:
+                results = map(_score_slice, chunks)
+                pool = None
+            else:
+                # Fork: the children share the model and the texts with this process, nothing is pickled
+                # but the index lists and the scores.
+                pool = multiprocessing.get_context("fork").Pool(processes)
+                results = pool.imap_unordered(_score_slice, chunks)
+            try:
+                for indices, part in results:
+                    for index, score in zip(indices, part):
+                        scores[index] = score
+                    bar.update(len(indices))
+            except BaseException:
+                if pool is not None:
+                    pool.terminate()  # Ctrl-C or a failed worker: stop the others at once
+                raise
+            finally:
+                if pool is not None:
+                    pool.close()
+                    pool.join()  # reaped workers count in RUSAGE_CHILDREN
+    finally:
+        _predictor, _texts = None, []
+        predictor.batch_size = saved_batch_size
     return scores
