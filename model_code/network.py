@@ -155,7 +155,7 @@ class SentimentLSTM(nn.Module):
             features = features + [maxed, mean]
         head_logits = [self.classifier(self.dropout(torch.cat(features, dim=1))).squeeze(1)]
         if self.config.bigram_buckets:
-            head_logits.append(self._ngram_logits(ids, lengths.clamp(min=0)))
+            head_logits.append(self._ngram_logits(ids, lengths))
         logits = torch.stack(head_logits).mean(dim=0)
         return (logits, head_logits) if heads else logits
 
