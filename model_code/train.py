@@ -27,6 +27,7 @@ from artifact import write_model_dir
 from dataset import DatasetError, EncodedSplit, load_dataset
 from network import ModelConfig, SentimentLSTM, pad_batch
 from preprocessing import TextSettings
+from word_vectors import cooccurrence_vectors
 from torch import nn
 
 
@@ -63,6 +64,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--bigram-buckets", type=int, default=0,
                        help="hashed word-pair buckets of the bag-of-n-grams head, 0 = no such head (default: 0)")
     model.add_argument("--bigram-dim", type=int, default=16, help="bag-of-n-grams embedding size (default: 16)")
+    model.add_argument("--word-vectors", choices=("random", "ppmi"), default="random",
+                       help="embedding start: 'random', or 'ppmi': vectors from word co-occurrences in the "
+                            "training reviews (model_code/word_vectors.py) (default: random)")
+    model.add_argument("--context-window", type=int, default=5,
+                       help="words either side counted as context for --word-vectors ppmi (default: 5)")
     fit = parser.add_argument_group("training")
     fit.add_argument("--epochs", type=int, default=4, help="maximum epochs (default: 4)")
     fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
@@ -82,7 +88,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                      help="seconds-long smoke run: one epoch of at most 3 batches")
     fit.add_argument("--quiet", action="store_true", help="no per-batch progress bar")
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers"):
+    for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers", "context_window"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     for name in ("dropout", "word_dropout"):
@@ -171,6 +177,15 @@ def train(args: argparse.Namespace) -> dict:
         word_dropout=args.word_dropout,
         readout=args.readout, bigram_buckets=args.bigram_buckets, bigram_dim=args.bigram_dim)
     model = SentimentLSTM(config)
+    if args.word_vectors == "ppmi":
+        vectors_started = time.perf_counter()
+        vectors = cooccurrence_vectors(train_split.ids, train_split.offsets, config.vocab_size,
+                                       config.embedding_dim, window=args.context_window, seed=args.seed)
+        seen_words = vectors.norm(dim=1) > 0
+        with torch.no_grad():
+            model.embedding.weight[seen_words] = vectors[seen_words]
+        print(f"word vectors: {int(seen_words.sum()):,} words from co-occurrences in the training reviews "
+              f"in {time.perf_counter() - vectors_started:.0f} s", flush=True)
     print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {asdict(config)}", flush=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
