@@ -64,13 +64,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--bigram-buckets", type=int, default=0,
                        help="hashed word-pair buckets of the bag-of-n-grams head, 0 = no such head (default: 0)")
     model.add_argument("--bigram-dim", type=int, default=16, help="bag-of-n-grams embedding size (default: 16)")
-    model.add_argument("--word-vectors", choices=("random", "ppmi"), default="random",
-                       help="embedding start: 'random', or 'ppmi': vectors from word co-occurrences in the "
-                            "training reviews (model_code/word_vectors.py) (default: random)")
+    model.add_argument("--word-vectors", choices=("ppmi", "random"), default="ppmi",
+                       help="embedding start: 'ppmi', vectors from word co-occurrences in the training "
+                            "reviews (model_code/word_vectors.py), or 'random' (default: ppmi)")
     model.add_argument("--context-window", type=int, default=5,
                        help="words either side counted as context for --word-vectors ppmi (default: 5)")
     fit = parser.add_argument_group("training")
-    fit.add_argument("--epochs", type=int, default=4, help="maximum epochs (default: 4)")
+    fit.add_argument("--epochs", type=int, default=6, help="maximum epochs (default: 6)")
     fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
     fit.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate (default: 3e-3)")
     fit.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay (default: 0.05)")
@@ -82,6 +82,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                           "better on validation, 0 = off (default: 2)")
     fit.add_argument("--max-minutes", type=float, default=0,
                      help="stop after the epoch that passes this wall-clock budget, 0 = none (default: 0)")
+    fit.add_argument("--fit-all", action="store_true",
+                     help="train on the training and validation reviews together, for a final model once "
+                          "the recipe has been chosen on validation: runs every epoch and keeps the last "
+                          "(the mean of the last --average-last epochs if that is above 1); no validation "
+                          "figures, since nothing is held out")
     fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     fit.add_argument("--threads", type=int, default=0, help="torch CPU threads, 0 = all cores (default: 0)")
     fit.add_argument("--dry-run", action="store_true",
@@ -117,6 +122,13 @@ def length_bucketed_batches(split: EncodedSplit, batch_size: int, rng: random.Ra
     return batches
 
 
+def concatenate(first: EncodedSplit, second: EncodedSplit) -> EncodedSplit:
+    """One split holding the reviews of both, first's then second's."""
+    offsets = np.concatenate([first.offsets, second.offsets[1:] + first.offsets[-1]])
+    return EncodedSplit(ids=np.concatenate([first.ids, second.ids]), offsets=offsets,
+                        labels=np.concatenate([first.labels, second.labels]))
+
+
 def tensors(split: EncodedSplit, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     ids, lengths = pad_batch([split.review(i).tolist() for i in indices])
     return ids, lengths, torch.as_tensor(split.labels[indices], dtype=torch.float32)
@@ -145,11 +157,16 @@ def plot_curve(history: list[dict], path: Path) -> None:
     epochs = [h["epoch"] for h in history]
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
     loss_ax.plot(epochs, [h["train_loss"] for h in history], marker="o", label="training")
-    loss_ax.plot(epochs, [h["validation_loss"] for h in history], marker="o", label="validation")
+    held_out = [h for h in history if h["validation_loss"] is not None]
+    if held_out:
+        loss_ax.plot([h["epoch"] for h in held_out], [h["validation_loss"] for h in held_out], marker="o",
+                     label="validation")
     loss_ax.set(xlabel="epoch", ylabel="BCE loss", title="Loss")
     loss_ax.legend()
     acc_ax.plot(epochs, [h["train_accuracy"] for h in history], marker="o", label="training")
-    acc_ax.plot(epochs, [h["validation_accuracy"] for h in history], marker="o", label="validation")
+    if held_out:
+        acc_ax.plot([h["epoch"] for h in held_out], [h["validation_accuracy"] for h in held_out], marker="o",
+                    label="validation")
     acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     acc_ax.legend()
     figure.tight_layout()
@@ -167,7 +184,11 @@ def train(args: argparse.Namespace) -> dict:
     splits, vocabulary, settings_json, manifest = load_dataset(Path(args.data_dir))
     settings = TextSettings.from_json(settings_json)
     train_split, validation_split = splits["train"], splits["validation"]
-    print(f"data: {len(train_split)} training and {len(validation_split)} validation reviews, "
+    if args.fit_all:
+        train_split = concatenate(train_split, validation_split)
+        validation_split = None
+        print("fitting on training + validation reviews: every epoch runs, nothing is held out", flush=True)
+    print(f"data: {len(train_split)} training and {len(validation_split or [])} validation reviews, "
           f"vocabulary {len(vocabulary) + 2}, text mode {settings.mode}", flush=True)
 
     # Build model -------------------------------------------------------------------------
@@ -227,7 +248,7 @@ def train(args: argparse.Namespace) -> dict:
             correct += int(((logits.detach() > 0).float() == labels).sum())
             seen += len(indices)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
-        validation = evaluate(model, validation_split)
+        validation = evaluate(model, validation_split) if validation_split else {"loss": None, "accuracy": None}
         record = {
             "epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
             "validation_loss": validation["loss"], "validation_accuracy": validation["accuracy"],
@@ -236,10 +257,13 @@ def train(args: argparse.Namespace) -> dict:
         history.append(record)
         if args.average_last > 1:
             recent_states = (recent_states + [copy.deepcopy(model.state_dict())])[-args.average_last:]
+        held_out = (f"validation loss {record['validation_loss']:.4f} acc {record['validation_accuracy']:.4f}"
+                    if validation_split else "nothing held out")
         print(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
-              f"validation loss {record['validation_loss']:.4f} acc {record['validation_accuracy']:.4f} | "
-              f"{record['seconds']:.0f} s", flush=True)
-        if validation["accuracy"] > best_accuracy:
+              f"{held_out} | {record['seconds']:.0f} s", flush=True)
+        if validation_split is None:
+            best_state, best_epoch = copy.deepcopy(model.state_dict()), epoch
+        elif validation["accuracy"] > best_accuracy:
             best_state, best_accuracy, best_epoch, stale = copy.deepcopy(model.state_dict()), validation["accuracy"], epoch, 0
         else:
             stale += 1
@@ -254,7 +278,11 @@ def train(args: argparse.Namespace) -> dict:
     # their mean often generalises better than any one of them.
     averaged = None
     selected = f"epoch {best_epoch}"
-    if len(recent_states) > 1:
+    if len(recent_states) > 1 and validation_split is None:
+        best_state = {name: sum(state[name].float() for state in recent_states) / len(recent_states)
+                      for name in recent_states[0]}
+        selected = f"average of epochs {history[-1]['epoch'] - len(recent_states) + 1}-{history[-1]['epoch']}"
+    elif len(recent_states) > 1:
         mean_state = {name: sum(state[name].float() for state in recent_states) / len(recent_states)
                       for name in recent_states[0]}
         model.load_state_dict(mean_state)
@@ -271,7 +299,8 @@ def train(args: argparse.Namespace) -> dict:
     metrics = {
         "best_epoch": best_epoch,
         "selected_weights": selected,
-        "validation_accuracy": best_accuracy,
+        "validation_accuracy": best_accuracy if validation_split else None,
+        "fit_on_validation_reviews": bool(args.fit_all),
         "averaged_validation_accuracy": averaged["accuracy"] if averaged else None,
         "history": history,
         "training_seconds": round(time.perf_counter() - started, 1),
@@ -285,7 +314,8 @@ def train(args: argparse.Namespace) -> dict:
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     plot_curve(history, output_dir / "training_curve.png")
-    print(f"validation accuracy {best_accuracy:.4f} ({selected}); "
+    kept = f"validation accuracy {best_accuracy:.4f}" if validation_split else "trained on every review"
+    print(f"{kept} ({selected}); "
           f"model written to {model_dir} in {metrics['training_seconds']:.0f} s", flush=True)
     return metrics
 

@@ -36,9 +36,10 @@ class DeploymentConfig:
     training_instance_type: str = "ml.c5.2xlarge"
     training_use_spot: bool = False
     training_max_runtime_minutes: int = 45
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 64
     embedding_dim: int = 64
+    word_vectors: str = "ppmi"
     hidden_dim: int = 64
     lr: float = 0.003
     patience: int = 2
@@ -74,6 +75,7 @@ class DeploymentConfig:
             "epochs": str(self.epochs),
             "batch-size": str(self.batch_size),
             "embedding-dim": str(self.embedding_dim),
+            "word-vectors": self.word_vectors,
             "hidden-dim": str(self.hidden_dim),
             "lr": str(self.lr),
             "patience": str(self.patience),
@@ -207,6 +209,7 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "epochs": _integer(1, 1000),
     "batch_size": _integer(1, 65536),
     "embedding_dim": _integer(1, 4096),
+    "word_vectors": _choice("ppmi", "random"),
     "hidden_dim": _integer(1, 4096),
     "lr": _number(0, 10),
     "patience": _integer(0, 1000),

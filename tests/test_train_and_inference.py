@@ -220,3 +220,21 @@ def test_json_lines_break_only_at_newlines(served):
     body = '"superb\u2028brilliant\u0085film"\r\n"awful boring"\n'
     lines = handle(served, body.encode("utf-8"), "application/jsonlines")[0].splitlines()
     assert [json.loads(line)["sentiment"] for line in lines] == ["positive", "negative"]
+
+
+def test_fit_all_trains_on_every_review_and_claims_no_validation_figures(tiny_dataset, tmp_path):
+    manifest = json.loads((tiny_dataset / "manifest.json").read_text())
+    every = manifest["splits"]["train"]["reviews"] + manifest["splits"]["validation"]["reviews"]
+    result = subprocess.run([sys.executable, str(ROOT / "model_code" / "train.py"), "--data-dir", str(tiny_dataset),
+                             "--model-dir", str(tmp_path / "model"), "--output-data-dir", str(tmp_path / "out"),
+                             "--fit-all", "--epochs", "2", "--average-last", "0", "--hidden-dim", "8",
+                             "--threads", "1", "--quiet"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"data: {every} training and 0 validation reviews" in result.stdout
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
+    assert metrics["fit_on_validation_reviews"] is True
+    assert metrics["validation_accuracy"] is None
+    assert [h["validation_accuracy"] for h in metrics["history"]] == [None, None]
+    assert metrics["selected_weights"] == "epoch 2"
+    assert load_predictor(tmp_path / "model").predict(["a fine film"])[0] > 0

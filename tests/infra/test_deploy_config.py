@@ -39,8 +39,8 @@ def test_command_line_strings_are_parsed_to_their_types(tmp_path):
 def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
     config = parse(tmp_path, batchSize=32, embeddingDim=16, trainingMaxRuntimeMinutes=30)
 
-    assert config.hyperparameters == {"epochs": "4", "batch-size": "32", "embedding-dim": "16",
-                                      "hidden-dim": "64", "lr": "0.003", "patience": "2", "seed": "1",
+    assert config.hyperparameters == {"epochs": "6", "batch-size": "32", "embedding-dim": "16",
+                                      "word-vectors": "ppmi", "hidden-dim": "64", "lr": "0.003", "patience": "2", "seed": "1",
                                       "max-minutes": "25"}
 
 
@@ -48,6 +48,7 @@ def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
     ("endpointMode", "gpu", "endpointMode must be one of serverless, realtime; got 'gpu'"),
     ("serverlessMemoryMb", "1500", "serverlessMemoryMb must be an integer from 1024 to 6144 in steps of 1024"),
     ("waf", "yes", "waf must be true or false, got 'yes'"),
+    ("wordVectors", "glove", "wordVectors must be one of ppmi, random; got 'glove'"),
     ("logRetentionDays", "10", "logRetentionDays must be one of 1, 7, 14, 30, 90, 180, 365"),
     ("instanceType", "m5.large", "instanceType must be a SageMaker instance type such as ml.m5.large"),
     ("endpointName", "-sentiment", "endpointName must be 1-63 letters, digits or hyphens"),
