@@ -9,6 +9,7 @@ SM_CHANNEL_TRAINING, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR give the default paths.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -74,6 +75,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
     fit.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate (default: 3e-3)")
     fit.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay (default: 0.05)")
+    fit.add_argument("--adversarial", type=float, default=0.0,
+                     help="adversarial training: also learn each batch with its embeddings moved this far "
+                          "(L2 norm per review) in the direction that raises the loss; costs a second "
+                          "forward and backward pass per batch, 0 = off (default: 0)")
     fit.add_argument("--clip", type=float, default=1.0, help="gradient norm clip (default: 1.0)")
     fit.add_argument("--patience", type=int, default=2,
                      help="stop after this many epochs without a better validation accuracy (default: 2)")
@@ -96,6 +101,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers", "context_window"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.adversarial < 0:
+        parser.error("--adversarial must be 0 (off) or more")
     for name in ("dropout", "word_dropout"):
         if not 0 <= getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be in [0, 1)")
@@ -127,6 +134,38 @@ def concatenate(first: EncodedSplit, second: EncodedSplit) -> EncodedSplit:
     offsets = np.concatenate([first.offsets, second.offsets[1:] + first.offsets[-1]])
     return EncodedSplit(ids=np.concatenate([first.ids, second.ids]), offsets=offsets,
                         labels=np.concatenate([first.labels, second.labels]))
+
+
+def batch_loss(model: SentimentLSTM, loss_fn, ids, lengths, labels) -> tuple[torch.Tensor, torch.Tensor]:
+    logits, head_logits = model(ids, lengths, heads=True)
+    loss = loss_fn(logits, labels)
+    if len(head_logits) > 1:
+        # Each head also learns the label on its own, so the two stay different models
+        # whose mean (the served logit) averages out their errors.
+        loss = (loss + sum(loss_fn(h, labels) for h in head_logits) / len(head_logits)) / 2
+    return logits, loss
+
+
+@contextlib.contextmanager
+def embedding_hook(model: SentimentLSTM, capture: bool = False, shift: torch.Tensor | None = None):
+    """While active, the embedding layer's output is kept (with its gradient) in the yielded dict
+    when capture is set, and has `shift` added to it when given."""
+    kept: dict[str, torch.Tensor] = {}
+
+    def hook(module, inputs, output):
+        if shift is not None:
+            output = output + shift
+        if capture:
+            output.retain_grad()
+            kept["output"] = output
+        return output
+
+    handle = model.embedding.register_forward_hook(hook) if (capture or shift is not None) else None
+    try:
+        yield kept
+    finally:
+        if handle is not None:
+            handle.remove()
 
 
 def tensors(split: EncodedSplit, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -233,14 +272,19 @@ def train(args: argparse.Namespace) -> dict:
                    mininterval=5)
         for indices in bar:
             ids, lengths, labels = tensors(train_split, indices)
-            logits, head_logits = model(ids, lengths, heads=True)
-            loss = loss_fn(logits, labels)
-            if len(head_logits) > 1:
-                # Each head also learns the label on its own, so the two stay different models
-                # whose mean (the served logit) averages out their errors.
-                loss = (loss + sum(loss_fn(h, labels) for h in head_logits) / len(head_logits)) / 2
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            with embedding_hook(model, capture=bool(args.adversarial)) as embedded:
+                logits, loss = batch_loss(model, loss_fn, ids, lengths, labels)
+                loss.backward()
+            if args.adversarial:
+                # Adversarial training (Miyato, Dai and Goodfellow, ICLR 2017): the same batch
+                # again with its embeddings pushed a small step in the direction that raises the
+                # loss most, so the model learns to keep its answer under small changes of the
+                # words' vectors. The step is eps in L2 norm per review.
+                gradient = embedded["output"].grad.detach()
+                norms = gradient.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)
+                with embedding_hook(model, shift=args.adversarial * gradient / norms):
+                    batch_loss(model, loss_fn, ids, lengths, labels)[1].backward()
             nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             optimizer.step()
             scheduler.step()

@@ -238,3 +238,34 @@ def test_fit_all_trains_on_every_review_and_claims_no_validation_figures(tiny_da
     assert [h["validation_accuracy"] for h in metrics["history"]] == [None, None]
     assert metrics["selected_weights"] == "epoch 2"
     assert load_predictor(tmp_path / "model").predict(["a fine film"])[0] > 0
+
+
+def test_embedding_hook_shifts_the_embeddings_and_keeps_their_gradient():
+    import train
+
+    torch.manual_seed(0)
+    model = SentimentLSTM(ModelConfig(vocab_size=20, embedding_dim=4, hidden_dim=3)).eval()
+    ids, lengths = pad_batch([[2, 3, 4], [5, 6]])
+    plain = model(ids, lengths, packed=False)
+    with train.embedding_hook(model, capture=True) as kept:
+        logits = model(ids, lengths, packed=False)
+        logits.sum().backward()
+    assert torch.equal(logits, plain)
+    gradient = kept["output"].grad
+    assert gradient.shape == (2, 3, 4)
+    assert torch.count_nonzero(gradient[1, 2]) == 0, "a padded step never reaches the read-out"
+    with train.embedding_hook(model, shift=gradient):
+        pushed = model(ids, lengths, packed=False)
+    assert not torch.allclose(pushed, plain)
+    assert torch.equal(model(ids, lengths, packed=False), plain), "the hook is gone afterwards"
+
+
+def test_adversarial_training_runs_and_a_negative_step_is_refused(tiny_dataset, tmp_path):
+    command = [sys.executable, str(ROOT / "model_code" / "train.py"), "--data-dir", str(tiny_dataset),
+               "--model-dir", str(tmp_path / "model"), "--output-data-dir", str(tmp_path / "out"),
+               "--dry-run", "--hidden-dim", "8", "--threads", "1", "--quiet"]
+    result = subprocess.run(command + ["--adversarial", "2"], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "model" / "metrics.json").read_text())["hyperparameters"]["adversarial"] == 2.0
+    refused = subprocess.run(command + ["--adversarial", "-1"], capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2 and "--adversarial must be 0 (off) or more" in refused.stderr
