@@ -28,8 +28,8 @@ from artifact import write_model_dir
 from dataset import DatasetError, EncodedSplit, load_dataset
 from network import ModelConfig, SentimentLSTM, pad_batch
 from preprocessing import TextSettings
-from word_vectors import cooccurrence_vectors
 from torch import nn
+from word_vectors import cooccurrence_vectors
 
 
 def flag(value: str) -> bool:
@@ -75,10 +75,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
     fit.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate (default: 3e-3)")
     fit.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay (default: 0.05)")
-    fit.add_argument("--adversarial", type=float, default=0.0,
+    fit.add_argument("--adversarial", type=float, default=5.0,
                      help="adversarial training: also learn each batch with its embeddings moved this far "
                           "(L2 norm per review) in the direction that raises the loss; costs a second "
-                          "forward and backward pass per batch, 0 = off (default: 0)")
+                          "forward and backward pass per batch, 0 = off (default: 5)")
     fit.add_argument("--clip", type=float, default=1.0, help="gradient norm clip (default: 1.0)")
     fit.add_argument("--patience", type=int, default=2,
                      help="stop after this many epochs without a better validation accuracy (default: 2)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from preprocessing import FIRST_WORD_ID
 
 

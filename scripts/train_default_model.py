@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The hyperparameters of the default model, chosen on the validation split (see README.md).
 PREPARE_FLAGS = ["--mode", "default"]
-TRAIN_FLAGS = ["--word-vectors", "ppmi", "--epochs", "6", "--patience", "2", "--embedding-dim", "64",
+TRAIN_FLAGS = ["--word-vectors", "ppmi", "--adversarial", "5", "--epochs", "6", "--patience", "2", "--embedding-dim", "64",
                "--hidden-dim", "64", "--dropout", "0.5", "--word-dropout", "0.25", "--weight-decay", "0.05",
                "--average-last", "2", "--lr", "0.003", "--batch-size", "64", "--seed", "1", "--threads", "1"]
 

@@ -40,6 +40,7 @@ class DeploymentConfig:
     batch_size: int = 64
     embedding_dim: int = 64
     word_vectors: str = "ppmi"
+    adversarial: float = 5.0
     hidden_dim: int = 64
     lr: float = 0.003
     patience: int = 2
@@ -76,6 +77,7 @@ class DeploymentConfig:
             "batch-size": str(self.batch_size),
             "embedding-dim": str(self.embedding_dim),
             "word-vectors": self.word_vectors,
+            "adversarial": str(self.adversarial),
             "hidden-dim": str(self.hidden_dim),
             "lr": str(self.lr),
             "patience": str(self.patience),
@@ -143,14 +145,16 @@ def _integer(low: int, high: int, step: int = 1):
     return parse
 
 
-def _number(low: float, high: float):
+def _number(low: float, high: float, low_allowed: bool = False):
     def parse(key: str, raw: Any) -> float:
         try:
             value = float(str(raw).strip()) if not isinstance(raw, bool) else None
         except ValueError:
             value = None
-        if value is None or not low < value <= high:
-            raise ConfigError(f"{key} must be a number above {low} and at most {high}, got {raw!r}")
+        above = value is not None and (low <= value if low_allowed else low < value)
+        if not above or not value <= high:
+            bound = f"from {low}" if low_allowed else f"above {low}"
+            raise ConfigError(f"{key} must be a number {bound} and at most {high}, got {raw!r}")
         return value
     return parse
 
@@ -210,6 +214,7 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "batch_size": _integer(1, 65536),
     "embedding_dim": _integer(1, 4096),
     "word_vectors": _choice("ppmi", "random"),
+    "adversarial": _number(0, 100, low_allowed=True),
     "hidden_dim": _integer(1, 4096),
     "lr": _number(0, 10),
     "patience": _integer(0, 1000),

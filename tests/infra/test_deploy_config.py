@@ -40,7 +40,8 @@ def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
     config = parse(tmp_path, batchSize=32, embeddingDim=16, trainingMaxRuntimeMinutes=30)
 
     assert config.hyperparameters == {"epochs": "6", "batch-size": "32", "embedding-dim": "16",
-                                      "word-vectors": "ppmi", "hidden-dim": "64", "lr": "0.003", "patience": "2", "seed": "1",
+                                      "word-vectors": "ppmi", "adversarial": "5.0", "hidden-dim": "64",
+                                      "lr": "0.003", "patience": "2", "seed": "1",
                                       "max-minutes": "25"}
 
 
@@ -49,6 +50,7 @@ def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
     ("serverlessMemoryMb", "1500", "serverlessMemoryMb must be an integer from 1024 to 6144 in steps of 1024"),
     ("waf", "yes", "waf must be true or false, got 'yes'"),
     ("wordVectors", "glove", "wordVectors must be one of ppmi, random; got 'glove'"),
+    ("adversarial", "-1", "adversarial must be a number from 0 and at most 100, got '-1'"),
     ("logRetentionDays", "10", "logRetentionDays must be one of 1, 7, 14, 30, 90, 180, 365"),
     ("instanceType", "m5.large", "instanceType must be a SageMaker instance type such as ml.m5.large"),
     ("endpointName", "-sentiment", "endpointName must be 1-63 letters, digits or hyphens"),

@@ -64,7 +64,8 @@ def test_training_job_carries_the_configured_hyperparameters_and_the_script(defa
     properties = training_job_properties(default_app)
 
     assert properties["Hyperparameters"] == {
-        "epochs": "6", "batch-size": "64", "embedding-dim": "64", "word-vectors": "ppmi", "hidden-dim": "64",
+        "epochs": "6", "batch-size": "64", "embedding-dim": "64", "word-vectors": "ppmi", "adversarial": "5.0",
+        "hidden-dim": "64",
         "lr": "0.003", "patience": "2", "seed": "1", "max-minutes": "40",
         "sagemaker_program": "train.py",
         "sagemaker_submit_directory": properties["Hyperparameters"]["sagemaker_submit_directory"],
