@@ -322,21 +322,19 @@ def train(args: argparse.Namespace) -> dict:
     # their mean often generalises better than any one of them.
     averaged = None
     selected = f"epoch {best_epoch}"
-    if len(recent_states) > 1 and validation_split is None:
-        best_state = {name: sum(state[name].float() for state in recent_states) / len(recent_states)
-                      for name in recent_states[0]}
-        selected = f"average of epochs {history[-1]['epoch'] - len(recent_states) + 1}-{history[-1]['epoch']}"
-    elif len(recent_states) > 1:
+    if len(recent_states) > 1:
         mean_state = {name: sum(state[name].float() for state in recent_states) / len(recent_states)
                       for name in recent_states[0]}
-        model.load_state_dict(mean_state)
-        averaged = evaluate(model, validation_split)
-        print(f"average of the last {len(recent_states)} epochs: validation acc {averaged['accuracy']:.4f}",
-              flush=True)
-        if averaged["accuracy"] > best_accuracy:
-            best_state, best_accuracy = mean_state, averaged["accuracy"]
-            first = history[-1]["epoch"] - len(recent_states) + 1
-            selected = f"average of epochs {first}-{history[-1]['epoch']}"
+        mean_label = f"average of epochs {history[-1]['epoch'] - len(recent_states) + 1}-{history[-1]['epoch']}"
+        if validation_split is None:
+            best_state, selected = mean_state, mean_label
+        else:
+            model.load_state_dict(mean_state)
+            averaged = evaluate(model, validation_split)
+            print(f"average of the last {len(recent_states)} epochs: validation acc {averaged['accuracy']:.4f}",
+                  flush=True)
+            if averaged["accuracy"] > best_accuracy:
+                best_state, best_accuracy, selected = mean_state, averaged["accuracy"], mean_label
 
     # Save --------------------------------------------------------------------------------
     model.load_state_dict(best_state)
