@@ -55,6 +55,21 @@ def load_reviews(data: Path, count: int, max_chars: int) -> tuple[list[str], str
     return texts, f"{len(texts)} IMDb test reviews from {data} (mean {mean:.0f} characters)"
 
 
+def chosen_reviews(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The reviews to send and their description: --short-reviews, or --reviews IMDb reviews
+    from --data cut to --max-chars."""
+    if args.short_reviews:
+        return FALLBACK_REVIEWS, f"{len(FALLBACK_REVIEWS)} one-sentence reviews"
+    return load_reviews(Path(args.data), args.reviews, args.max_chars)
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """The value p percent of the way up an ascending list (nan for an empty one)."""
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
 def post(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
     connection.request("POST", "/predict", body=body, headers={
         "Content-Type": "application/json", "Origin": f"http://{LOCALHOST}"})
@@ -155,17 +170,13 @@ def load_test(api_port: int, reviews: list[str], clients: int, duration: float, 
     all_latencies = sorted(x for per_client in latencies for x in per_client)
     all_errors = [e for per_client in errors for e in per_client]
 
-    def percentile(p: float) -> float:
-        if not all_latencies:
-            return float("nan")
-        return all_latencies[min(len(all_latencies) - 1, int(p / 100 * len(all_latencies)))] * 1000
-
     return {
         "requests": len(all_latencies) + len(all_errors), "requests_with_warmup": sum(sent),
         "ok": len(all_latencies), "errors": len(all_errors),
         "error_samples": sorted(set(all_errors))[:5], "seconds": measured,
         "rps": len(all_latencies) / measured,
-        "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99),
+        "p50_ms": percentile(all_latencies, 50) * 1000, "p90_ms": percentile(all_latencies, 90) * 1000,
+        "p99_ms": percentile(all_latencies, 99) * 1000,
         "max_ms": all_latencies[-1] * 1000 if all_latencies else float("nan"),
     }
 
@@ -192,10 +203,7 @@ def main(argv=None) -> int:
     if not Path(args.model).exists():
         print(f"error: {args.model}: no such model directory or model.tar.gz", file=sys.stderr)
         return 2
-    if args.short_reviews:
-        reviews, described = FALLBACK_REVIEWS, f"{len(FALLBACK_REVIEWS)} one-sentence reviews"
-    else:
-        reviews, described = load_reviews(Path(args.data), args.reviews, args.max_chars)
+    reviews, described = chosen_reviews(args)
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load average {load:.2f} before the run")
     ports = (free_port(), free_port(), free_port())

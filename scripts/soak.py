@@ -33,8 +33,8 @@ if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_local import (
-    FALLBACK_REVIEWS,
-    load_reviews,
+    chosen_reviews,
+    percentile,
     post,
     process_tree,
     time_to_first_prediction,
@@ -62,12 +62,6 @@ def process_name(pid: int) -> str:
         return str(pid)
     script = next((Path(a.decode()).name for a in args if a.endswith(b".py")), args[0].decode())
     return f"{script} ({pid})"
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
 
 
 @dataclass
@@ -152,10 +146,7 @@ def main(argv=None) -> int:
     if not Path(args.model).exists():
         print(f"error: {args.model}: no such model directory or model.tar.gz", file=sys.stderr)
         return 2
-    if args.short_reviews:
-        reviews, described = FALLBACK_REVIEWS, f"{len(FALLBACK_REVIEWS)} one-sentence reviews"
-    else:
-        reviews, described = load_reviews(Path(args.data), args.reviews, args.max_chars)
+    reviews, described = chosen_reviews(args)
     bodies = [json.dumps({"review": review}).encode() for review in reviews]
     load_before = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load_before[0]:.2f} / {load_before[1]:.2f} / "

@@ -1,5 +1,6 @@
 """Shared test setup: the code folders that ship separately are put on sys.path the way their
 runtimes see them (SageMaker puts model_code/ on the path, Lambda puts lambda/ on it)."""
+import shutil
 import sys
 from pathlib import Path
 
@@ -9,6 +10,10 @@ for folder in (ROOT, ROOT / "model_code", ROOT / "lambda", ROOT / "scripts"):
         sys.path.insert(0, str(folder))
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# Debian's chromium package, driven by Playwright (never `playwright install`).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 import pytest
 
@@ -47,3 +52,24 @@ def tiny_model_dir(tiny_dataset, tmp_path_factory):
                        "--embedding-dim", "16", "--hidden-dim", "16", "--lr", "0.01",
                        "--patience", "6", "--threads", "1", "--quiet"]) == 0
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def stack_model(request):
+    """models/default when it has been trained, else a seconds-long model built by the tests."""
+    default = ROOT / "models" / "default"
+    if (default / "model.pt").is_file():
+        return default
+    return request.getfixturevalue("tiny_model_dir")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

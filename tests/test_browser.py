@@ -2,7 +2,6 @@
 stack: what a visitor types, sees and is told when something fails. Screenshots go to
 build/screenshots/."""
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,32 +14,15 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 POSITIVE = "A wonderful, brilliant film. I loved it: a superb, moving masterpiece with great actors."
 NEGATIVE = "An awful, boring mess. I hated it: the worst, most dull waste of two hours, terrible."
 MAX_REVIEW_CHARS = 300
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    default = ROOT / "models" / "default"
-    model = default if (default / "model.pt").is_file() else request.getfixturevalue("tiny_model_dir")
-    with Stack(model, free_port(), free_port(), free_port(), MAX_REVIEW_CHARS, quiet=True) as running:
+def stack(stack_model):
+    with Stack(stack_model, free_port(), free_port(), free_port(), MAX_REVIEW_CHARS, quiet=True) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ API (boto3 pointed at the local model server), and with botocore's Stubber for t
 InvokeEndpoint requests and for errors."""
 import io
 import json
-from pathlib import Path
 
 import boto3
 import evaluate_endpoint
@@ -14,16 +13,6 @@ from classification_metrics import compute_metrics
 from imdb_sources import Review, load_reviews
 from local_http import free_port
 from local_stack import Stack
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def stack_model(request):
-    default = ROOT / "models" / "default"
-    if (default / "model.pt").is_file():
-        return default
-    return request.getfixturevalue("tiny_model_dir")
 
 
 @pytest.fixture(scope="module")

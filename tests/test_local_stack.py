@@ -20,15 +20,6 @@ MAX_REVIEW_CHARS = 500
 POSITIVE = "A wonderful, brilliant film. I loved it; a superb, moving masterpiece."
 
 
-@pytest.fixture(scope="session")
-def stack_model(request):
-    """models/default when it has been trained, else a seconds-long model built by the tests."""
-    default = ROOT / "models" / "default"
-    if (default / "model.pt").is_file():
-        return default
-    return request.getfixturevalue("tiny_model_dir")
-
-
 @pytest.fixture(scope="module")
 def stack(stack_model):
     with Stack(stack_model, free_port(), free_port(), free_port(), MAX_REVIEW_CHARS, quiet=True) as running:

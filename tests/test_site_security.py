@@ -3,19 +3,15 @@ stack: reviews and API answers carrying markup and script never run and are show
 they are, and the security headers the site is served with would stop them even if they reached
 the page."""
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 import requests
 from local_http import free_port
 from local_stack import Stack
 from playwright.sync_api import expect
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 POSITIVE = "A wonderful, brilliant film. I loved it: a superb, moving masterpiece with great actors."
 # Each one sets window.__pwned or opens a dialog if it ever runs.
 ATTACKS = [
@@ -35,23 +31,9 @@ ATTACKS = [
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    default = ROOT / "models" / "default"
-    model = default if (default / "model.pt").is_file() else request.getfixturevalue("tiny_model_dir")
-    with Stack(model, free_port(), free_port(), free_port(), 2000, quiet=True) as running:
+def stack(stack_model):
+    with Stack(stack_model, free_port(), free_port(), free_port(), 2000, quiet=True) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -14,14 +14,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def stack_model(request):
-    default = ROOT / "models" / "default"
-    if (default / "model.pt").is_file():
-        return default
-    return request.getfixturevalue("tiny_model_dir")
-
-
-@pytest.fixture(scope="module")
 def stack(stack_model):
     with Stack(stack_model, free_port(), free_port(), free_port(), quiet=True) as running:
         yield running
