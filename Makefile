@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+SENTIMENT := $(VENV)/bin/sentiment
 STAMP := $(VENV)/.installed
 # The IMDb reviews: the shared JSON-lines copy where there is one, else the official archive.
 IMDB ?= $(if $(wildcard ../shared/data/imdb/train.jsonl.gz),../shared/data/imdb,https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz)
@@ -15,10 +16,10 @@ export CDK_DISABLE_VERSION_CHECK := 1
 .PHONY: venv node test local prepare train evaluate train-default bench bench-local lint synth snapshot deploy bench-synth smoke batch-score clean fuzz soak audit
 
 venv: $(STAMP)
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -e .
 	touch $(STAMP)
 
 node: node_modules/.installed
@@ -30,35 +31,35 @@ test: venv node  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -q
 
 local: venv  ## the whole system on this machine: site, API, model server
-	$(PY) scripts/local_stack.py --model $(MODEL)
+	$(SENTIMENT) local --model $(MODEL)
 
 prepare: venv  ## IMDb -> processed training channel (default source: the official tarball)
-	$(PY) scripts/prepare_data.py --source $(IMDB) --out $(DATA)
+	$(SENTIMENT) prepare --source $(IMDB) --out $(DATA)
 
 train: venv
-	$(PY) model_code/train.py --data-dir $(DATA) --model-dir build/model --output-data-dir build/output
+	$(SENTIMENT) train --data-dir $(DATA) --model-dir build/model --output-data-dir build/output
 
 evaluate: venv
-	$(PY) scripts/evaluate.py --model build/model --data $(IMDB) --out build/evaluation
+	$(SENTIMENT) evaluate --model build/model --data $(IMDB) --out build/evaluation
 
 train-default: venv  ## rebuild models/default from the real IMDb data (documented in models/default/README.md)
-	$(PY) scripts/train_default_model.py --imdb $(IMDB)
+	$(SENTIMENT) train-default --imdb $(IMDB)
 
 bench: venv  ## every benchmark; prints figures
-	$(PY) scripts/bench_preprocessing.py --data $(IMDB)/train.jsonl.gz
-	$(PY) scripts/bench_inference.py --model $(MODEL) --data $(IMDB)/test.jsonl.gz
+	$(SENTIMENT) bench-preprocessing --data $(IMDB)
+	$(SENTIMENT) bench-inference --model $(MODEL) --data $(IMDB)
 
 bench-local: venv  ## the local stack: time to first prediction, then 16 clients for 30 s
-	$(PY) scripts/bench_local.py --model $(MODEL)
+	$(SENTIMENT) bench-local --model $(MODEL)
 
 fuzz: venv  ## 10,000 generated hostile bodies per handler (inference, Lambda); prints statuses
-	$(PY) scripts/fuzz.py --model $(MODEL)
+	$(SENTIMENT) fuzz --model $(MODEL)
 
 soak: venv  ## 5 minutes at 200 requests/s through the local stack: errors, p50/p99, memory growth
-	$(PY) scripts/soak.py --model $(MODEL)
+	$(SENTIMENT) soak --model $(MODEL)
 
 audit: venv  ## bandit on the code, pip-audit on the installed packages; acknowledgements in audit.toml
-	$(PY) scripts/audit.py
+	$(SENTIMENT) audit
 
 CDK := node_modules/.bin/cdk
 CDK_ARGS ?=
@@ -67,20 +68,20 @@ synth: venv node  ## templates of all stacks into cdk.out/; e.g. CDK_ARGS="-c mo
 	$(CDK) synth --no-notices --quiet $(CDK_ARGS)
 
 snapshot: venv  ## refresh tests/snapshots/ (committed templates) after an infrastructure change
-	$(PY) scripts/snapshot_templates.py
+	$(SENTIMENT) snapshot
 
 deploy: venv node  ## everything on AWS (credentials and a one-time `cdk bootstrap` needed)
 	$(CDK) deploy --all --no-notices --outputs-file $(OUTPUTS) $(CDK_ARGS)
 
 bench-synth: venv node  ## median of 3 `cdk synth` runs (target: 30 s)
-	$(PY) scripts/bench_synth.py
+	$(SENTIMENT) bench-synth
 
 batch-score: venv  ## score the IMDb test split on every core, with the evaluation figures
-	$(PY) scripts/batch_score.py --model $(MODEL) --input $(IMDB)/test.jsonl.gz --out build/predictions.jsonl
+	$(SENTIMENT) batch-score --model $(MODEL) --input $(IMDB) --out build/predictions.jsonl
 
 OUTPUTS ?= cdk-outputs.json
 smoke: venv  ## after `cdk deploy --all --outputs-file cdk-outputs.json`: the site and the API answer as they should
-	$(PY) scripts/smoke_test.py --stack-outputs $(OUTPUTS)
+	$(SENTIMENT) smoke --stack-outputs $(OUTPUTS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

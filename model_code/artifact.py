@@ -6,24 +6,22 @@
     preprocessing.json    TextSettings, stopwords included
     metrics.json          training and validation figures
     training_curve.png    loss and accuracy per epoch
-    code/                 inference.py and the modules it imports, requirements.txt
+    code/                 inference.py and the modules it imports, requirements.txt: added
+                          when model.tar.gz is built (sentiment.packaging), and by a SageMaker
+                          training job, whose model folder becomes model.tar.gz as it is
 
 No pickle anywhere: weights are tensors only, everything else is JSON.
 """
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import torch
 from network import ModelConfig, SentimentLSTM, pad_batch
+from bundle import write_serving_code
 from preprocessing import Encoder, TextSettings
 
-CODE_DIR = Path(__file__).resolve().parent
-SERVING_MODULES = ("inference.py", "artifact.py", "network.py", "preprocessing.py")
-# Only the seed pipeline needs packages beyond the inference container's torch and numpy.
-SEED_REQUIREMENTS = ("nltk>=3.8,<4", "beautifulsoup4>=4.12,<5")
 
 
 class ArtifactError(ValueError):
@@ -31,7 +29,8 @@ class ArtifactError(ValueError):
 
 
 def write_model_dir(model_dir: Path, model: SentimentLSTM, vocabulary: list[str],
-                    settings: TextSettings, metrics: dict) -> None:
+                    settings: TextSettings, metrics: dict, with_code: bool = False) -> None:
+    """The model's data files; with_code also code/ (a training job's output is served as is)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     # Half precision halves the artifact (the repo keeps models/default under 10 MB); the
@@ -43,14 +42,8 @@ def write_model_dir(model_dir: Path, model: SentimentLSTM, vocabulary: list[str]
     for name, data in (("vocab.json", vocabulary), ("preprocessing.json", settings.to_json()),
                        ("metrics.json", metrics)):
         (model_dir / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    code = model_dir / "code"
-    code.mkdir(exist_ok=True)
-    for name in SERVING_MODULES:
-        shutil.copyfile(CODE_DIR / name, code / name)
-    requirements = SEED_REQUIREMENTS if settings.stem or settings.mode == "seed" else ()
-    (code / "requirements.txt").write_text(
-        "# Packages the inference container installs before loading the model.\n"
-        + "".join(f"{line}\n" for line in requirements))
+    if with_code:
+        write_serving_code(model_dir, settings.to_json())
 
 
 class Predictor:

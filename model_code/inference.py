@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 # oneDNN keeps the kernels it builds for each new input shape, up to 1,024 of them, a few MB each
 # for a full-size model. Reviews of every length make nearly every request a new shape, so that
 # cache grew the model server by 180 MB in 600 batches (and kept growing) for 20% less time per

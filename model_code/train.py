@@ -20,14 +20,13 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import torch
 from artifact import write_model_dir
 from dataset import DatasetError, EncodedSplit, load_dataset
 from network import ModelConfig, SentimentLSTM, pad_batch
 from preprocessing import TextSettings
+from recipe import RECIPE
 from torch import nn
 from word_vectors import cooccurrence_vectors
 
@@ -53,38 +52,38 @@ def parse_args(argv=None) -> argparse.Namespace:
     paths.add_argument("--output-data-dir", default=env("SM_OUTPUT_DATA_DIR", "build/output"),
                        help="extra outputs: metrics and plot copies (default: $SM_OUTPUT_DATA_DIR or build/output)")
     model = parser.add_argument_group("model")
-    model.add_argument("--embedding-dim", type=int, default=64, help="word embedding size (default: 64)")
-    model.add_argument("--hidden-dim", type=int, default=64, help="LSTM hidden size per direction (default: 64)")
+    model.add_argument("--embedding-dim", type=int, default=RECIPE.embedding_dim, help="word embedding size (default: %(default)s)")
+    model.add_argument("--hidden-dim", type=int, default=RECIPE.hidden_dim, help="LSTM hidden size per direction (default: %(default)s)")
     model.add_argument("--num-layers", type=int, default=1, help="stacked LSTM layers (default: 1)")
     model.add_argument("--bidirectional", type=flag, default=True, help="read both directions (default: true)")
     model.add_argument("--readout", choices=("pool", "last"), default="pool",
                        help="'pool': max+mean over steps plus final states; 'last': final states (default: pool)")
-    model.add_argument("--dropout", type=float, default=0.5, help="dropout before the classifier (default: 0.5)")
-    model.add_argument("--word-dropout", type=float, default=0.25,
-                       help="share of whole words hidden at each training step (default: 0.25)")
+    model.add_argument("--dropout", type=float, default=RECIPE.dropout, help="dropout before the classifier (default: %(default)s)")
+    model.add_argument("--word-dropout", type=float, default=RECIPE.word_dropout,
+                       help="share of whole words hidden at each training step (default: %(default)s)")
     model.add_argument("--bigram-buckets", type=int, default=0,
                        help="hashed word-pair buckets of the bag-of-n-grams head, 0 = no such head (default: 0)")
     model.add_argument("--bigram-dim", type=int, default=16, help="bag-of-n-grams embedding size (default: 16)")
-    model.add_argument("--word-vectors", choices=("ppmi", "random"), default="ppmi",
+    model.add_argument("--word-vectors", choices=("ppmi", "random"), default=RECIPE.word_vectors,
                        help="embedding start: 'ppmi', vectors from word co-occurrences in the training "
-                            "reviews (model_code/word_vectors.py), or 'random' (default: ppmi)")
-    model.add_argument("--context-window", type=int, default=5,
-                       help="words either side counted as context for --word-vectors ppmi (default: 5)")
+                            "reviews (model_code/word_vectors.py), or 'random' (default: %(default)s)")
+    model.add_argument("--context-window", type=int, default=RECIPE.context_window,
+                       help="words either side counted as context for --word-vectors ppmi (default: %(default)s)")
     fit = parser.add_argument_group("training")
-    fit.add_argument("--epochs", type=int, default=6, help="maximum epochs (default: 6)")
-    fit.add_argument("--batch-size", type=int, default=64, help="reviews per step (default: 64)")
-    fit.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate (default: 3e-3)")
-    fit.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay (default: 0.05)")
-    fit.add_argument("--adversarial", type=float, default=5.0,
+    fit.add_argument("--epochs", type=int, default=RECIPE.epochs, help="maximum epochs (default: %(default)s)")
+    fit.add_argument("--batch-size", type=int, default=RECIPE.batch_size, help="reviews per step (default: %(default)s)")
+    fit.add_argument("--lr", type=float, default=RECIPE.lr, help="peak Adam learning rate (default: %(default)s)")
+    fit.add_argument("--weight-decay", type=float, default=RECIPE.weight_decay, help="AdamW weight decay (default: %(default)s)")
+    fit.add_argument("--adversarial", type=float, default=RECIPE.adversarial,
                      help="adversarial training: also learn each batch with its embeddings moved this far "
                           "(L2 norm per review) in the direction that raises the loss; costs a second "
-                          "forward and backward pass per batch, 0 = off (default: 5)")
-    fit.add_argument("--clip", type=float, default=1.0, help="gradient norm clip (default: 1.0)")
-    fit.add_argument("--patience", type=int, default=2,
-                     help="stop after this many epochs without a better validation accuracy (default: 2)")
-    fit.add_argument("--average-last", type=int, default=2,
+                          "forward and backward pass per batch, 0 = off (default: %(default)s)")
+    fit.add_argument("--clip", type=float, default=RECIPE.clip, help="gradient norm clip (default: %(default)s)")
+    fit.add_argument("--patience", type=int, default=RECIPE.patience,
+                     help="stop after this many epochs without a better validation accuracy (default: %(default)s)")
+    fit.add_argument("--average-last", type=int, default=RECIPE.average_last,
                      help="also try the average of the last N epochs' weights and keep it if it scores "
-                          "better on validation, 0 = off (default: 2)")
+                          "better on validation, 0 = off (default: %(default)s)")
     fit.add_argument("--max-minutes", type=float, default=0,
                      help="stop after the epoch that passes this wall-clock budget, 0 = none (default: 0)")
     fit.add_argument("--fit-all", action="store_true",
@@ -92,7 +91,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                           "the recipe has been chosen on validation: runs every epoch and keeps the last "
                           "(the mean of the last --average-last epochs if that is above 1); no validation "
                           "figures, since nothing is held out")
-    fit.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    fit.add_argument("--seed", type=int, default=RECIPE.seed, help="random seed (default: %(default)s)")
     fit.add_argument("--threads", type=int, default=0, help="torch CPU threads, 0 = all cores (default: 0)")
     fit.add_argument("--dry-run", action="store_true",
                      help="seconds-long smoke run: one epoch of at most 3 batches")
@@ -350,7 +349,8 @@ def train(args: argparse.Namespace) -> dict:
         "dataset": {"splits": manifest["splits"], "source": manifest["source"], "files": manifest["files"]},
     }
     model_dir = Path(args.model_dir)
-    write_model_dir(model_dir, model, vocabulary, settings, metrics)
+    # The model folder of a training job is what SageMaker archives and serves: code/ goes in.
+    write_model_dir(model_dir, model, vocabulary, settings, metrics, with_code=True)
     plot_curve(history, model_dir / "training_curve.png")
     output_dir = Path(args.output_data_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

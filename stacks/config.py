@@ -12,6 +12,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from recipe import RECIPE  # model_code/: the one statement of the training recipe
+
+from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # CloudFormation waits at most one hour for a custom resource (its ServiceTimeout cap), so the
@@ -36,15 +40,16 @@ class DeploymentConfig:
     training_instance_type: str = "ml.c5.2xlarge"
     training_use_spot: bool = False
     training_max_runtime_minutes: int = 45
-    epochs: int = 6
-    batch_size: int = 64
-    embedding_dim: int = 64
-    word_vectors: str = "ppmi"
-    adversarial: float = 5.0
-    hidden_dim: int = 64
-    lr: float = 0.003
-    patience: int = 2
-    seed: int = 1
+    # The training job's hyperparameters: model_code/recipe.py's unless the context says otherwise.
+    epochs: int = RECIPE.epochs
+    batch_size: int = RECIPE.batch_size
+    embedding_dim: int = RECIPE.embedding_dim
+    word_vectors: str = RECIPE.word_vectors
+    adversarial: float = RECIPE.adversarial
+    hidden_dim: int = RECIPE.hidden_dim
+    lr: float = RECIPE.lr
+    patience: int = RECIPE.patience
+    seed: int = RECIPE.seed
     # Serving.
     endpoint_name: str = "sentiment"
     endpoint_mode: str = "serverless"
@@ -57,7 +62,7 @@ class DeploymentConfig:
     # API and site.
     api_rate_limit: int = 10
     api_burst_limit: int = 20
-    max_review_chars: int = 20000
+    max_review_chars: int = DEFAULT_MAX_REVIEW_CHARS
     waf: bool = False
     waf_rate_limit: int = 300
     # Operations.
@@ -112,14 +117,14 @@ class DeploymentConfig:
             if not manifest.is_file():
                 raise ConfigError(
                     f"trainingData: no prepared dataset at {self.training_data} (missing "
-                    f"manifest.json); run `make prepare` (scripts/prepare_data.py --out "
+                    f"manifest.json); run `make prepare` (sentiment prepare --out "
                     f"{self.training_data}) or pass -c modelArtifact=<model.tar.gz or model dir>")
         elif not self.model_artifact.exists():
             raise ConfigError(f"modelArtifact: {self.model_artifact} does not exist; pass a "
                               f"model.tar.gz or an unpacked model directory")
-        elif self.model_artifact.is_dir() and not (self.model_artifact / "code" / "inference.py").is_file():
-            raise ConfigError(f"modelArtifact: {self.model_artifact} has no code/inference.py; "
-                              f"pass a model directory written by model_code/train.py")
+        elif self.model_artifact.is_dir() and not (self.model_artifact / "model.pt").is_file():
+            raise ConfigError(f"modelArtifact: {self.model_artifact} has no model.pt; "
+                              f"pass a model directory written by `sentiment train` (or models/default)")
         elif self.model_artifact.is_file() and not self.model_artifact.name.endswith(".tar.gz"):
             raise ConfigError(f"modelArtifact: {self.model_artifact} must be a .tar.gz file or a "
                               f"model directory")

@@ -12,9 +12,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from sentiment.contract import VARIANT_NAME
+
 from stacks.images import DlcImage
 
-VARIANT_NAME = "AllTraffic"
 
 
 class SentimentEndpoint(Construct):

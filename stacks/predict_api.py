@@ -9,11 +9,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from sentiment.contract import API_RESOURCE, API_STAGE
 from stacks.log_groups import log_group
 from stacks.nag import acknowledge
 
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
-STAGE_NAME = "prod"
 # API Gateway stops waiting for the integration after 29 s. The proxy's SageMaker client must
 # give up before that so the caller gets the proxy's own JSON error, and the function must
 # outlive the client. A serverless endpoint's cold start can take 20 s, so there the client
@@ -60,7 +60,7 @@ class PredictApi(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
-                stage_name=STAGE_NAME,
+                stage_name=API_STAGE,
                 throttling_rate_limit=rate_limit,
                 throttling_burst_limit=burst_limit,
                 metrics_enabled=True,
@@ -70,11 +70,11 @@ class PredictApi(Construct):
                     resource_path=True, response_length=True, status=True, user=False),
             ),
         )
-        self.predict_resource = self.rest_api.root.add_resource("predict")
+        self.predict_resource = self.rest_api.root.add_resource(API_RESOURCE.lstrip("/"))
         self.predict_method = self.predict_resource.add_method(
             "POST", apigw.LambdaIntegration(self.lambda_function, proxy=True))
         self.origin = f"https://{self.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
-        self.url = f"{self.origin}/{STAGE_NAME}"
+        self.url = f"{self.origin}/{API_STAGE}"
 
         acknowledge(self.rest_api, id="AwsSolutions-APIG2",
                     reason="The proxy validates every body itself (text or JSON, length, encoding) and "

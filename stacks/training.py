@@ -18,7 +18,8 @@ from stacks.config import TRAINING_BUDGET_MINUTES
 from stacks.images import DlcImage
 from stacks.log_groups import log_group as make_log_group
 from stacks.nag import acknowledge
-from stacks.packaging import packaging_dir, tree_hash, write_tarball
+from sentiment.packaging import tree_hash, write_tarball
+from stacks.packaging import packaging_dir
 from stacks.sagemaker_role import SageMakerRole
 
 HANDLER_DIR = Path(__file__).resolve().parent / "training_job"

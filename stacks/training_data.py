@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from stacks.packaging import tree_hash
+from sentiment.packaging import tree_hash
 from stacks.uploads import upload
 
 

@@ -31,7 +31,7 @@ class SentimentWebStack(Stack):
             max_review_chars=config.max_review_chars, log_retention_days=config.log_retention_days,
         )
         site = Website(self, "Website", api_url=api.url, api_origin=api.origin,
-                       retention_days=config.log_retention_days)
+                       max_review_chars=config.max_review_chars, retention_days=config.log_retention_days)
         api.allow_origins([site.url, *(LOCALHOST_ORIGINS if config.dev else ())])
         if config.waf:
             ApiFirewall(self, "ApiFirewall", stage_arn=api.rest_api.deployment_stage.stage_arn,

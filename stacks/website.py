@@ -10,31 +10,21 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
+from sentiment.contract import (
+    FRAME_OPTIONS,
+    HSTS_MAX_AGE_SECONDS,
+    content_security_policy,
+    site_config,
+)
 from stacks.nag import acknowledge
 from stacks.uploads import upload
 
 WEBSITE_DIR = Path(__file__).resolve().parents[1] / "website"
 
 
-def content_security_policy(api_origin: str) -> str:
-    """Only the site's own files run and style the page; fetch may reach the site (config.json)
-    and the API; nothing may frame it."""
-    return "; ".join([
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        f"connect-src 'self' {api_origin}",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "object-src 'none'",
-    ])
-
-
 class Website(Construct):
     def __init__(self, scope: Construct, id_: str, *, api_url: str, api_origin: str,
-                 retention_days: int) -> None:
+                 max_review_chars: int, retention_days: int) -> None:
         super().__init__(scope, id_)
         # Everything in it is rebuilt from website/ on each deploy, so it goes with the stack.
         self.s3_bucket = s3.Bucket(
@@ -56,10 +46,10 @@ class Website(Construct):
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
                     content_security_policy=content_security_policy(api_origin), override=True),
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=Duration.days(730), include_subdomains=True, override=True),
+                    access_control_max_age=Duration.seconds(HSTS_MAX_AGE_SECONDS), include_subdomains=True, override=True),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True),
+                    frame_option=cloudfront.HeadersFrameOption(FRAME_OPTIONS), override=True),
                 referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
                     referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
                     override=True),
@@ -96,7 +86,7 @@ class Website(Construct):
             self, "Content",
             sources=[
                 s3_deployment.Source.asset(str(WEBSITE_DIR), exclude=["*.md", "tests"]),
-                s3_deployment.Source.json_data("config.json", {"apiUrl": api_url}),
+                s3_deployment.Source.json_data("config.json", site_config(api_url, max_review_chars)),
             ],
             destination=self.s3_bucket,
             retention_days=retention_days,

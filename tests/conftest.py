@@ -1,28 +1,16 @@
-"""Shared test setup: the code folders that ship separately are put on sys.path the way their
-runtimes see them (SageMaker puts model_code/ on the path, Lambda puts lambda/ on it)."""
+"""Fixtures shared by every test area (helpers that tests import live in tests/support.py)."""
 import shutil
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "model_code", ROOT / "lambda", ROOT / "scripts"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-SHARED_DATA = ROOT.parent / "shared" / "data"
-# Debian's chromium package, driven by Playwright (never `playwright install`).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 import pytest
+from support import CHROMIUM, CHROMIUM_ARGS, synthetic_reviews, write_jsonl
+
+from sentiment.paths import DEFAULT_MODEL
 
 
 @pytest.fixture(scope="session")
 def tiny_imdb(tmp_path_factory):
     """Folder with train.jsonl.gz and test.jsonl.gz of synthetic reviews."""
-    from model_fixtures import synthetic_reviews, write_jsonl
-
     root = tmp_path_factory.mktemp("imdb")
     write_jsonl(root / "train.jsonl.gz", synthetic_reviews(600, seed=1))
     write_jsonl(root / "test.jsonl.gz", synthetic_reviews(200, seed=2))
@@ -31,8 +19,8 @@ def tiny_imdb(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tiny_imdb, tmp_path_factory):
-    """A processed dataset folder made by scripts/prepare_data.py from tiny_imdb."""
-    import prepare_data
+    """A processed dataset folder made by `sentiment prepare` from tiny_imdb."""
+    from sentiment.data import prepare as prepare_data
 
     out = tmp_path_factory.mktemp("processed")
     assert prepare_data.main(["--source", str(tiny_imdb), "--out", str(out), "--vocab-size", "200",
@@ -57,9 +45,8 @@ def tiny_model_dir(tiny_dataset, tmp_path_factory):
 @pytest.fixture(scope="session")
 def stack_model(request):
     """models/default when it has been trained, else a seconds-long model built by the tests."""
-    default = ROOT / "models" / "default"
-    if (default / "model.pt").is_file():
-        return default
+    if (DEFAULT_MODEL / "model.pt").is_file():
+        return DEFAULT_MODEL
     return request.getfixturevalue("tiny_model_dir")
 
 

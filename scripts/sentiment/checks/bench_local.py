@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Benchmark the local stack through its whole path (HTTP -> API -> Lambda handler -> boto3 ->
+model server -> inference handlers) and print the figures the README quotes:
+
+1. start-up: seconds from running `scripts/local_stack.py` to the first answered prediction
+   (target: 10 s or less with models/default);
+2. load: N concurrent clients, each sending its next review as soon as the last one is answered,
+   for D seconds (target with 16 clients for 30 s: at least 200 requests/s, 0 errors, p99 100 ms
+   or less).
+
+Reviews are real IMDb test reviews when --data exists (cut to the API's limit; 1,314 characters
+on average), else, or with --short-reviews, a fixed set of one-sentence reviews.
+
+    python scripts/bench_local.py                            # models/default, 16 clients, 30 s
+    python scripts/bench_local.py --clients 16 --duration 30 --model build/model
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sentiment.data.reviews import SourceError, default_source, read_reviews
+from sentiment.local.servers import LOCALHOST, free_port, spawn, stop_process
+from sentiment.stats import percentile
+
+FALLBACK_REVIEWS = [
+    "A masterpiece. The performances are moving and I was gripped from start to finish.",
+    "A waste of two hours: the plot makes no sense and the ending is awful.",
+    "Charming, funny in places and well worth a rainy afternoon.",
+    "The worst film I have seen this year. Boring, predictable and badly acted.",
+    "Beautifully shot, with a score that stays with you long after the credits.",
+    "I walked out halfway through. Nothing happens and nobody seems to care.",
+]
+
+
+def load_reviews(data: str, count: int, max_chars: int) -> tuple[list[str], str]:
+    try:
+        texts = [review.text[:max_chars] for review in read_reviews(data, "test", progress=False)]
+    except SourceError as error:
+        return FALLBACK_REVIEWS, f"{len(FALLBACK_REVIEWS)} short built-in reviews ({error})"
+    random.Random(0).shuffle(texts)
+    texts = texts[:count]
+    mean = statistics.mean(len(t) for t in texts)
+    return texts, f"{len(texts)} IMDb test reviews from {data} (mean {mean:.0f} characters)"
+
+
+def chosen_reviews(args: argparse.Namespace) -> tuple[list[str], str]:
+    """The reviews to send and their description: --short-reviews, or --reviews IMDb reviews
+    from --data cut to --max-chars."""
+    if args.short_reviews:
+        return FALLBACK_REVIEWS, f"{len(FALLBACK_REVIEWS)} one-sentence reviews"
+    return load_reviews(args.data, args.reviews, args.max_chars)
+
+
+def post(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+    connection.request("POST", "/predict", body=body, headers={
+        "Content-Type": "application/json", "Origin": f"http://{LOCALHOST}"})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants (Linux /proc; just pid elsewhere)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds used so far by these processes (0 where unreadable)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def time_to_first_prediction(model: str, ports: tuple[int, int, int], timeout: float):
+    """Start the stack as a user would and poll until a prediction comes back."""
+    site, api, runtime = ports
+    started = time.perf_counter()
+    stack = spawn("local", ["--model", model, "--port", str(site), "--api-port", str(api),
+                                     "--model-port", str(runtime)], quiet=True)
+    body = json.dumps({"review": "A wonderful film."}).encode()
+    while True:
+        if stack.poll() is not None:
+            raise RuntimeError(f"local_stack.py exited with status {stack.returncode}")
+        if time.perf_counter() - started > timeout:
+            stop_process(stack)
+            raise RuntimeError(f"no prediction within {timeout:.0f} s")
+        try:
+            connection = http.client.HTTPConnection(LOCALHOST, api, timeout=5)
+            status, _ = post(connection, body)
+            connection.close()
+            if status == 200:
+                return stack, time.perf_counter() - started
+        except OSError:
+            pass
+        time.sleep(0.02)
+
+
+def load_test(api_port: int, reviews: list[str], clients: int, duration: float, warmup: float) -> dict:
+    bodies = [json.dumps({"review": review}).encode() for review in reviews]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[list[str]] = [[] for _ in range(clients)]
+    sent = [0] * clients
+    start_line = threading.Barrier(clients + 1)
+    window: dict[str, float] = {}
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=30)
+        rng = random.Random(index)
+        start_line.wait()
+        while time.perf_counter() < window["end"]:
+            body = bodies[rng.randrange(len(bodies))]
+            started = time.perf_counter()
+            try:
+                status, answer = post(connection, body)
+            except (OSError, http.client.HTTPException) as error:
+                status, answer = 0, str(error).encode()
+                connection.close()
+                connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=30)
+            done = time.perf_counter()
+            sent[index] += 1
+            if started < window["begin"]:
+                continue  # warm-up: connections opening, caches filling
+            if status == 200:
+                latencies[index].append(done - started)
+            else:
+                errors[index].append(f"{status} {answer[:120]!r}")
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    now = time.perf_counter()
+    window.update(begin=now + warmup, end=now + warmup + duration)
+    start_line.wait()
+    for thread in threads:
+        thread.join()
+    measured = time.perf_counter() - window["begin"]
+    all_latencies = sorted(x for per_client in latencies for x in per_client)
+    all_errors = [e for per_client in errors for e in per_client]
+
+    return {
+        "requests": len(all_latencies) + len(all_errors), "requests_with_warmup": sum(sent),
+        "ok": len(all_latencies), "errors": len(all_errors),
+        "error_samples": sorted(set(all_errors))[:5], "seconds": measured,
+        "rps": len(all_latencies) / measured,
+        "p50_ms": percentile(all_latencies, 50) * 1000, "p90_ms": percentile(all_latencies, 90) * 1000,
+        "p99_ms": percentile(all_latencies, 99) * 1000,
+        "max_ms": all_latencies[-1] * 1000 if all_latencies else float("nan"),
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/default",
+                        help="model directory or model.tar.gz (default: models/default)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default: 16)")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of measured load (default: 30)")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load first (default: 2)")
+    parser.add_argument("--data", default=default_source(),
+                        help="IMDb test reviews from any review source: a .jsonl[.gz] file, a folder with "
+                             "test.jsonl.gz, aclImdb/, aclImdb_v1.tar.gz or its URL (default: %(default)s)")
+    parser.add_argument("--short-reviews", action="store_true",
+                        help="send a fixed set of one-sentence reviews instead of IMDb's")
+    parser.add_argument("--reviews", type=int, default=2000, help="distinct reviews to send (default: 2000)")
+    parser.add_argument("--max-chars", type=int, default=20_000, help="reviews are cut to this length (default: 20000)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not Path(args.model).exists():
+        print(f"error: {args.model}: no such model directory or model.tar.gz", file=sys.stderr)
+        return 2
+    reviews, described = chosen_reviews(args)
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {load:.2f} before the run")
+    ports = (free_port(), free_port(), free_port())
+    try:
+        stack, startup = time_to_first_prediction(args.model, ports, timeout=120)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"start-up: first prediction answered {startup:.2f} s after running local_stack.py "
+          f"(target <= 10 s): {'met' if startup <= 10 else 'MISSED'}")
+    try:
+        print(f"load: {args.clients} clients for {args.duration:.0f} s "
+              f"(after {args.warmup:.0f} s warm-up), {described}", flush=True)
+        stack_pids = process_tree(stack.pid)
+        stack_cpu, client_cpu = cpu_seconds(stack_pids), time.process_time()
+        result = load_test(ports[1], reviews, args.clients, args.duration, args.warmup)
+        stack_cpu, client_cpu = cpu_seconds(stack_pids) - stack_cpu, time.process_time() - client_cpu
+    finally:
+        stop_process(stack, timeout=10)
+    print(f"  requests {result['requests']}, errors {result['errors']}, {result['rps']:.1f} requests/s")
+    print(f"  latency p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, "
+          f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms")
+    handled = max(1, result["requests_with_warmup"])
+    result["stack_cpu_ms_per_request"] = stack_cpu / handled * 1000
+    result["client_cpu_ms_per_request"] = client_cpu / handled * 1000
+    print(f"  CPU per request: {result['stack_cpu_ms_per_request']:.2f} ms in the stack (API and model server), "
+          f"{result['client_cpu_ms_per_request']:.2f} ms in the load clients; load average "
+          f"{os.getloadavg()[0]:.2f} after the run")
+    for sample in result["error_samples"]:
+        print(f"  error: {sample}")
+    met = result["rps"] >= 200 and result["errors"] == 0 and result["p99_ms"] <= 100
+    print(f"target (>= 200 requests/s, 0 errors, p99 <= 100 ms): {'met' if met else 'MISSED'}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"startup_s": startup, "clients": args.clients,
+                                               "reviews": described, "load_average": load, **result}, indent=2) + "\n")
+    # Figures that miss a target are a finding, not a failure; failed requests are.
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Facts the cloud stacks and the local stack share, stated once.
+
+The CDK stacks (stacks/) deploy these values; the local stack (sentiment.local) serves the same
+ones; the tests compare both against this module. It imports neither aws_cdk nor torch, so every
+side can read it.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+# ---- The API ------------------------------------------------------------------------------
+API_RESOURCE = "/predict"          # POST {ApiUrl}/predict
+API_STAGE = "prod"                 # the REST API's one stage: ApiUrl ends in /prod
+# API Gateway refuses request payloads over 10 MB before the Lambda runs.
+API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# The longest review the API accepts (config key maxReviewChars); longer ones get 413.
+DEFAULT_MAX_REVIEW_CHARS = 20_000
+
+# ---- The endpoint -------------------------------------------------------------------------
+VARIANT_NAME = "AllTraffic"        # the endpoint's one production variant
+# InvokeEndpoint refuses bodies over 6 MB before they reach the container.
+INVOKE_ENDPOINT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# The inference handlers' own limit (model_code/inference.py, env MAX_BODY_BYTES).
+MODEL_MAX_BODY_BYTES = 5 * 1024 * 1024
+
+# ---- The site -----------------------------------------------------------------------------
+HSTS_MAX_AGE_SECONDS = 730 * 24 * 3600   # two years, with subdomains
+FRAME_OPTIONS = "DENY"
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL (what a CSP's connect-src names)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(api_origin: str) -> str:
+    """Only the site's own files run and style the page; fetch may reach the site (config.json)
+    and the API; nothing may frame it."""
+    return "; ".join([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        f"connect-src 'self' {api_origin}",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ])
+
+
+def security_headers(api_origin: str) -> list[tuple[str, str]]:
+    """The response headers every page of the site carries (CloudFront's response-headers policy
+    in the cloud, the local site server on this machine)."""
+    return [
+        ("Content-Security-Policy", content_security_policy(api_origin)),
+        ("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", FRAME_OPTIONS),
+        ("Referrer-Policy", REFERRER_POLICY),
+    ]
+
+
+def site_config(api_url: str, max_review_chars: int) -> dict:
+    """The site's config.json: where the API is and the longest review it accepts. The hosted
+    site (stacks/website.py) and the local one serve exactly this."""
+    if isinstance(api_url, str) and "${Token[" not in api_url:
+        api_url = api_url.rstrip("/")
+    return {"apiUrl": api_url, "maxReviewChars": int(max_review_chars)}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Refreshes tests/snapshots/: the synthesized CloudFormation templates, committed so that a pull
+request that changes the infrastructure shows the change as reviewable JSON.
+
+Content hashes (assets, the dataset, the training job's name) are replaced by placeholders, so
+the snapshot changes when the infrastructure does, not when a line of model, proxy or site code
+does. tests/infra/test_template_snapshot.py fails while the snapshot is stale.
+
+    python scripts/snapshot_templates.py          # or: make snapshot
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from sentiment.paths import ROOT
+
+SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
+# Each snapshot is cdk.json's configuration plus these overrides.
+CONFIGURATIONS = {
+    "default": {},
+    "all-options": {"endpointMode": "realtime", "instanceType": "ml.c5.large", "instanceCount": 2,
+                    "maxInstanceCount": 5, "targetInvocationsPerInstance": 250, "waf": True,
+                    "wafRateLimit": 500, "alarmEmail": "ops@example.com", "dev": True,
+                    "apiRateLimit": 7, "apiBurstLimit": 9},
+}
+STACKS = ("SentimentModel", "SentimentWeb")
+_HASHES = [
+    (re.compile(r"[0-9a-f]{64}"), "<content-hash>"),
+    (re.compile(r"sentiment-[0-9a-f]{16}\b"), "sentiment-<inputs-hash>"),
+    (re.compile(r"training-data/[0-9a-f]{16}/"), "training-data/<dataset-hash>/"),
+]
+
+
+def normalize(value):
+    """The template with every content-derived hash replaced by a placeholder."""
+    if isinstance(value, dict):
+        return {normalize(key): normalize(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalize(item) for item in value]
+    if isinstance(value, str):
+        for pattern, placeholder in _HASHES:
+            value = pattern.sub(placeholder, value)
+    return value
+
+
+def snapshot_path(configuration: str, stack: str) -> Path:
+    return SNAPSHOT_DIR / configuration / f"{stack}.template.json"
+
+
+def render(template: dict) -> str:
+    return json.dumps(normalize(template), indent=1, sort_keys=True) + "\n"
+
+
+def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
+    """Templates by stack name for cdk.json's context plus overrides, with a stand-in dataset."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from aws_cdk import App
+
+    from stacks.application import build
+    from stacks.config import DeploymentConfig
+
+    dataset = workdir / "dataset"
+    dataset.mkdir(parents=True, exist_ok=True)
+    (dataset / "manifest.json").write_text("{}")
+    context = {**json.loads((ROOT / "cdk.json").read_text())["context"],
+               "trainingData": str(dataset), **overrides}
+    app = App(context=context, outdir=str(workdir / "cdk.out"))
+    stacks = build(app, DeploymentConfig.from_context(app.node.try_get_context))
+    app.synth()
+    return {stack.stack_name: json.loads((workdir / "cdk.out" / stack.template_file).read_text())
+            for stack in stacks}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)
+    for configuration, overrides in CONFIGURATIONS.items():
+        with tempfile.TemporaryDirectory() as workdir:
+            templates = synthesize(overrides, Path(workdir))
+        for stack in STACKS:
+            path = snapshot_path(configuration, stack)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render(templates[stack]))
+            print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

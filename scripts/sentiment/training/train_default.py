@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Rebuild models/default from the real IMDb data: prepare, train and evaluate from scratch,
+timed, then record the command, the data hashes and the figures in models/default/README.md.
+
+    sentiment train-default --imdb ../shared/data/imdb
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sentiment.data.reviews import default_source
+from sentiment.paths import ROOT
+
+PREPARE_FLAGS = ["--mode", "default"]
+# The hyperparameters are train.py's defaults (model_code/recipe.py); one thread keeps the run
+# repeatable and leaves a core for the rest of the machine.
+TRAIN_FLAGS = ["--threads", "1"]
+
+
+def recipe_flags() -> str:
+    """The recipe as train.py flags, for the model's README."""
+    from recipe import RECIPE
+
+    return " ".join(f"--{name.replace('_', '-')} {value}" for name, value in RECIPE.as_dict().items())
+
+
+def run(step: str, command: list[str]) -> float:
+    print(f"== {step}: {' '.join(command)}", flush=True)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def write_readme(target: Path, imdb: str, manifest: dict, metrics: dict, evaluation: dict, timings: dict) -> None:
+    confusion = evaluation["confusion_matrix"]["matrix"]
+    history = "\n".join(
+        f"| {h['epoch']} | {h['train_loss']:.4f} | {h['validation_loss']:.4f} | {h['validation_accuracy']:.4f} "
+        f"| {h['seconds']:.0f} |" for h in metrics["history"])
+    files = "\n".join(f"| `{name}` | `{digest}` |" for name, digest in sorted(manifest["files"].items()))
+    text = f"""# The default model
+
+Weights, configuration, vocabulary and figures of the model the local stack serves and
+`cdk deploy -c modelArtifact=models/default` deploys. The serving code is not kept here:
+`sentiment package models/default` (and the CDK asset) builds `model.tar.gz` with `code/` from
+`model_code/`.
+
+## How it was made
+
+```
+sentiment train-default --imdb {imdb}
+```
+
+which ran, from scratch, on the project's 2-core machine:
+
+| step | command flags | seconds |
+| --- | --- | --- |
+| prepare | `sentiment prepare {' '.join(PREPARE_FLAGS)}` | {timings['prepare']:.0f} |
+| train | `sentiment train {' '.join(TRAIN_FLAGS)}` (recipe: `{recipe_flags()}`) | {timings['train']:.0f} |
+| total (prepare + train) | | {timings['prepare'] + timings['train']:.0f} |
+| evaluate | `sentiment evaluate` on the 25,000 test reviews | {timings['evaluate']:.0f} |
+
+## Data
+
+IMDb Large Movie Review Dataset (Maas et al., ACL 2011), training split: {manifest['splits']['train']['reviews']:,}
+reviews for training and {manifest['splits']['validation']['reviews']:,} for validation
+(seed {manifest['source']['seed']}); content sha256 of the source reviews
+`{manifest['source']['content_sha256']}`.
+
+| processed file | sha256 |
+| --- | --- |
+{files}
+
+## Training
+
+| epoch | training loss | validation loss | validation accuracy | seconds |
+| --- | --- | --- | --- | --- |
+{history}
+
+Kept weights: {metrics['selected_weights']}, validation accuracy {metrics['validation_accuracy']:.4f}.
+
+## Test figures (all 25,000 IMDb test reviews)
+
+| accuracy | precision | recall | F1 | ROC-AUC |
+| --- | --- | --- | --- | --- |
+| {evaluation['accuracy']:.4f} | {evaluation['precision']:.4f} | {evaluation['recall']:.4f} | {evaluation['f1']:.4f} | {evaluation['roc_auc']:.4f} |
+
+Confusion matrix (rows: true label, columns: predicted): negative {confusion[0][0]:,} / {confusion[0][1]:,},
+positive {confusion[1][0]:,} / {confusion[1][1]:,}. Plots: `evaluation/`.
+"""
+    (target / "README.md").write_text(text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--imdb", default=default_source(),
+                        help="IMDb source with train and test splits, any review source (default: %(default)s)")
+    parser.add_argument("--work", default="build/default", help="scratch folder (default: build/default)")
+    parser.add_argument("--target", default="models/default", help="where the model goes (default: models/default)")
+    args = parser.parse_args(argv)
+    python = sys.executable
+    work = ROOT / args.work
+    shutil.rmtree(work, ignore_errors=True)
+    timings = {}
+    try:
+        timings["prepare"] = run("prepare", [python, "-m", "sentiment", "prepare", "--source", args.imdb,
+                                             "--out", str(work / "data"), "--quiet", *PREPARE_FLAGS])
+        timings["train"] = run("train", [python, "-m", "sentiment", "train", "--data-dir", str(work / "data"),
+                                         "--model-dir", str(work / "model"), "--output-data-dir",
+                                         str(work / "output"), "--quiet", *TRAIN_FLAGS])
+        timings["evaluate"] = run("evaluate", [python, "-m", "sentiment", "evaluate", "--model", str(work / "model"),
+                                               "--data", args.imdb, "--out", str(work / "evaluation"), "--quiet"])
+    except subprocess.CalledProcessError as error:
+        print(f"error: step failed with exit code {error.returncode}: {' '.join(error.cmd)}", file=sys.stderr)
+        return 2
+    target = ROOT / args.target
+    shutil.rmtree(target, ignore_errors=True)
+    # The model folder holds data; code/ is added whenever model.tar.gz is built.
+    shutil.copytree(work / "model", target, ignore=shutil.ignore_patterns("code"))
+    shutil.copytree(work / "evaluation", target / "evaluation")
+    manifest = json.loads((work / "data" / "manifest.json").read_text())
+    metrics = json.loads((target / "metrics.json").read_text())
+    evaluation = json.loads((target / "evaluation" / "metrics.json").read_text())
+    write_readme(target, args.imdb, manifest, metrics, evaluation, timings)
+    print(f"prepare + train: {timings['prepare'] + timings['train']:.0f} s; test accuracy "
+          f"{evaluation['accuracy']:.4f}; wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

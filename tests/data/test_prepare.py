@@ -1,0 +1,148 @@
+"""Data preparation: every supported source gives the same dataset, the output is exactly what
+train.py reads, and bad input stops with one line naming the file."""
+import gzip
+import io
+import json
+import tarfile
+
+import numpy as np
+from sentiment.data import prepare as prepare_data
+import pytest
+from dataset import DatasetError, load_dataset
+from sentiment.data.reviews import SourceError, load_reviews
+from support import synthetic_reviews, write_aclimdb, write_jsonl
+
+
+def run(source, out, *extra):
+    return prepare_data.main(["--source", str(source), "--out", str(out), "--vocab-size", "100",
+                              "--workers", "2", "--quiet", *extra])
+
+
+def make_tarball(path, rows, split="train"):
+    with tarfile.open(path, "w:gz") as archive:
+        for row in rows:
+            data = row["text"].encode("utf-8")
+            info = tarfile.TarInfo(f"aclImdb/{split}/{'pos' if row['label'] else 'neg'}/{row['id']}.txt")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_output_folder_holds_arrays_vocabulary_settings_and_a_verified_manifest(tiny_dataset):
+    splits, vocabulary, settings, manifest = load_dataset(tiny_dataset)
+    assert set(splits) == {"train", "validation"}
+    assert manifest["splits"]["train"]["reviews"] + manifest["splits"]["validation"]["reviews"] == 600
+    assert manifest["splits"]["validation"]["reviews"] == 60
+    assert splits["train"].ids.dtype == np.int32 and splits["train"].labels.dtype == np.uint8
+    assert len(vocabulary) + 2 == manifest["vocabulary_size"] <= 200
+    assert settings["mode"] == "default" and settings["max_tokens"] == 60
+    assert set(manifest["files"]) >= {"train.ids.npy", "vocab.json", "preprocessing.json"}
+    assert all(len(digest) == 64 for digest in manifest["files"].values())
+
+
+def test_every_source_layout_gives_the_same_dataset(tmp_path):
+    rows = synthetic_reviews(80, seed=3)
+    jsonl_dir = tmp_path / "jsonl"
+    write_jsonl(jsonl_dir / "train.jsonl.gz", rows)
+    folder = write_aclimdb(tmp_path / "extracted", "train", rows)
+    tarball = make_tarball(tmp_path / "aclImdb_v1.tar.gz", rows)
+    outputs = []
+    for index, source in enumerate((jsonl_dir, folder, tarball)):
+        out = tmp_path / f"out{index}"
+        assert run(source, out) == 0
+        outputs.append(json.loads((out / "manifest.json").read_text())["files"])
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_validation_split_is_seeded(tmp_path, tiny_imdb):
+    assert run(tiny_imdb, tmp_path / "a", "--seed", "7") == 0
+    assert run(tiny_imdb, tmp_path / "b", "--seed", "7") == 0
+    assert run(tiny_imdb, tmp_path / "c", "--seed", "8") == 0
+    labels = [np.load(tmp_path / n / "validation.offsets.npy") for n in "abc"]
+    manifests = [json.loads((tmp_path / n / "manifest.json").read_text())["files"] for n in "abc"]
+    assert manifests[0] == manifests[1]
+    assert manifests[0]["validation.ids.npy"] != manifests[2]["validation.ids.npy"]
+    assert len(labels[0]) == len(labels[2])
+
+
+def test_identical_reviews_never_straddle_train_and_validation():
+    reviews = load_reviews.__globals__["Review"]
+    rows = [reviews("same text", 1, str(i)) for i in range(10)] + \
+           [reviews(f"text {i}", i % 2, f"x{i}") for i in range(30)]
+    train, validation = prepare_data.split_validation(rows, 0.2, seed=0)
+    duplicates = set(range(10))
+    assert duplicates <= set(train) or duplicates <= set(validation)
+    assert not set(train) & set(validation)
+
+
+def test_seed_mode_writes_the_stopwords_and_stemming_into_the_settings(tmp_path, tiny_imdb):
+    stopwords = tmp_path / "stopwords.txt"
+    stopwords.write_text("the\nand\nwas\n")
+    assert run(tiny_imdb, tmp_path / "seed", "--mode", "seed", "--stopwords", str(stopwords)) == 0
+    settings = json.loads((tmp_path / "seed" / "preprocessing.json").read_text())
+    assert settings["stopwords"] == ["the", "and", "was"] and settings["stem"] is True
+    assert settings["max_tokens"] == 500 and settings["truncation"] == "head"
+
+
+@pytest.mark.parametrize("make_source, message", [
+    (lambda p: p / "nowhere", "not found"),
+    (lambda p: (p / "broken.tar.gz").write_bytes(b"\x1f\x8b\x08 not really gzip") and p / "broken.tar.gz",
+     "corrupt or unreadable archive"),
+    (lambda p: (p / "wrong").mkdir() or p / "wrong", "aclImdb layout"),
+    (lambda p: write_jsonl(p / "empty" / "train.jsonl.gz", []).parent, "no labelled reviews"),
+    (lambda p: (p / "bad.jsonl").write_bytes(b'{"text": "\xff\xfe", "label": 1}\n') and p / "bad.jsonl",
+     "not valid UTF-8"),
+    (lambda p: (p / "label.jsonl").write_text('{"text": "fine", "label": 5}\n') and p / "label.jsonl",
+     'label must be 0, 1, negative or positive'),
+    (lambda p: (p / "json.jsonl").write_text('{"text": "fine", \n') and p / "json.jsonl", "not valid JSON"),
+])
+def test_bad_input_stops_with_one_line_naming_the_file(tmp_path, capsys, make_source, message):
+    source = make_source(tmp_path)
+    assert run(source, tmp_path / "out") == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error
+    assert message in error and source.name in error
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_undecodable_review_in_an_aclimdb_folder_names_the_file(tmp_path, capsys):
+    folder = write_aclimdb(tmp_path, "train", synthetic_reviews(10))
+    (folder / "train" / "pos" / "99_9.txt").write_bytes(b"caf\xe9")
+    assert run(folder, tmp_path / "out") == 2
+    assert "99_9.txt: not valid UTF-8" in capsys.readouterr().err
+
+
+def test_truncated_tarball_is_reported_as_corrupt(tmp_path, capsys):
+    tarball = make_tarball(tmp_path / "full.tar.gz", synthetic_reviews(50))
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(tarball.read_bytes()[:-200])
+    assert run(cut, tmp_path / "out") == 2
+    assert "cut.tar.gz: corrupt or unreadable archive" in capsys.readouterr().err
+
+
+def test_a_changed_file_is_caught_by_the_manifest(tmp_path, tiny_imdb):
+    out = tmp_path / "out"
+    assert run(tiny_imdb, out) == 0
+    labels = np.load(out / "train.labels.npy")
+    np.save(out / "train.labels.npy", 1 - labels)
+    with pytest.raises(DatasetError, match="train.labels.npy: sha256 does not match"):
+        load_dataset(out)
+
+
+def test_gzip_jsonl_rows_keep_their_ids(tmp_path):
+    path = write_jsonl(tmp_path / "x.jsonl.gz", [{"text": "ok", "label": 1, "id": "3_8"}])
+    assert load_reviews(str(path))[0].id == "3_8"
+    with gzip.open(path, "rt") as handle:
+        assert json.loads(handle.readline())["id"] == "3_8"
+
+
+def test_missing_source_error_type_is_source_error(tmp_path):
+    with pytest.raises(SourceError):
+        load_reviews(str(tmp_path / "missing.tar.gz"))
+
+
+def test_only_http_urls_are_downloaded(tmp_path):
+    from sentiment.data.reviews import download
+
+    with pytest.raises(SourceError, match="only http"):
+        download("file:///etc/passwd", cache_dir=tmp_path)

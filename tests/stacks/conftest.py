@@ -1,0 +1,56 @@
+"""Fixtures for the infrastructure tests: the CDK app synthesized in-process, once per distinct
+configuration, from small stand-ins (tests/support.py's synthesize)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support import Synthesized, make_dataset, make_model_dir, synthesize
+
+from sentiment.infra.snapshot import CONFIGURATIONS
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("infra-fixtures")
+    make_dataset(root / "dataset")
+    make_dataset(root / "dataset-changed", content=b"\x93NUMPY other reviews")
+    make_model_dir(root / "model")
+    return root
+
+
+@pytest.fixture(scope="session")
+def synth(fixtures_dir, tmp_path_factory):
+    """synth(**context) -> Synthesized, cached per configuration for the whole session."""
+    cache: dict[tuple, Synthesized] = {}
+
+    def run(**overrides) -> Synthesized:
+        overrides.setdefault("trainingData", str(fixtures_dir / "dataset"))
+        key = tuple(sorted((k, str(v)) for k, v in overrides.items()))
+        if key not in cache:
+            cache[key] = synthesize(tmp_path_factory.mktemp("cdk.out"), overrides)
+        return cache[key]
+
+    return run
+
+
+# The snapshot's second configuration: every option switched away from its default.
+ALL_OPTIONS = CONFIGURATIONS["all-options"]
+
+
+@pytest.fixture(scope="session")
+def default_app(synth) -> Synthesized:
+    """Training mode with a serverless endpoint, as cdk.json ships."""
+    return synth()
+
+
+@pytest.fixture(scope="session")
+def options_app(synth) -> Synthesized:
+    """Real-time endpoint with autoscaling, WAF, alarm email and dev mode all switched on."""
+    return synth(**ALL_OPTIONS)
+
+
+@pytest.fixture(scope="session")
+def artifact_app(synth, fixtures_dir) -> Synthesized:
+    """A locally trained model directory deployed as an asset; no cloud training."""
+    return synth(modelArtifact=str(fixtures_dir / "model"))

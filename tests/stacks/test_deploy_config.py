@@ -1,0 +1,136 @@
+"""The deployment's configuration: cdk.json's defaults, `-c key=value` strings, and one-line
+errors that name the key and what it accepts."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sentiment.paths import ROOT
+from stacks.config import ConfigError, DeploymentConfig, context_keys, to_context
+
+
+def parse(tmp_path: Path, **context) -> DeploymentConfig:
+    if "trainingData" not in context and "modelArtifact" not in context:
+        (tmp_path / "manifest.json").write_text("{}")
+        context["trainingData"] = str(tmp_path)
+    return DeploymentConfig.from_context(context.get)
+
+
+RECIPE_KEYS = {"epochs", "batchSize", "embeddingDim", "wordVectors", "adversarial", "hiddenDim", "lr", "patience", "seed"}
+
+
+def test_cdk_json_lists_every_key_with_the_dataclass_default():
+    """cdk.json is the documented default configuration; it must not drift from the code. The
+    training recipe is the one exception: it is stated once, in model_code/recipe.py."""
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    defaults = to_context(DeploymentConfig())
+
+    assert not RECIPE_KEYS & context.keys()
+    assert {key: context[key] for key in context_keys() if key not in RECIPE_KEYS} == \
+        {key: value for key, value in defaults.items() if key not in RECIPE_KEYS}
+
+
+def test_the_training_job_defaults_are_train_py_defaults():
+    """One recipe: without -c overrides the cloud job trains exactly what `sentiment train` does."""
+    import train
+
+    flags = train.parse_args(["--data-dir", "d", "--model-dir", "m"])
+    hyperparameters = DeploymentConfig().hyperparameters
+    for name, value in hyperparameters.items():
+        if name != "max-minutes":
+            assert str(getattr(flags, name.replace("-", "_"))) == value, name
+
+
+def test_command_line_strings_are_parsed_to_their_types(tmp_path):
+    """`-c` values always arrive as strings."""
+    config = parse(tmp_path, epochs="3", lr="0.01", waf="true", endpointMode="realtime")
+
+    assert (config.epochs, config.lr, config.waf, config.endpoint_mode) == (3, 0.01, True, "realtime")
+
+
+def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
+    config = parse(tmp_path, batchSize=32, embeddingDim=16, trainingMaxRuntimeMinutes=30)
+
+    assert config.hyperparameters == {"epochs": "6", "batch-size": "32", "embedding-dim": "16",
+                                      "word-vectors": "ppmi", "adversarial": "5.0", "hidden-dim": "64",
+                                      "lr": "0.003", "patience": "2", "seed": "1",
+                                      "max-minutes": "25"}
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("endpointMode", "gpu", "endpointMode must be one of serverless, realtime; got 'gpu'"),
+    ("serverlessMemoryMb", "1500", "serverlessMemoryMb must be an integer from 1024 to 6144 in steps of 1024"),
+    ("waf", "yes", "waf must be true or false, got 'yes'"),
+    ("wordVectors", "glove", "wordVectors must be one of ppmi, random; got 'glove'"),
+    ("adversarial", "-1", "adversarial must be a number from 0 and at most 100, got '-1'"),
+    ("logRetentionDays", "10", "logRetentionDays must be one of 1, 7, 14, 30, 90, 180, 365"),
+    ("instanceType", "m5.large", "instanceType must be a SageMaker instance type such as ml.m5.large"),
+    ("endpointName", "-sentiment", "endpointName must be 1-63 letters, digits or hyphens"),
+])
+def test_a_bad_value_names_the_key_and_the_allowed_values(tmp_path, key, value, expected):
+    with pytest.raises(ConfigError, match="^" + expected.replace("(", r"\(").replace(")", r"\)")):
+        parse(tmp_path, **{key: value})
+
+
+def test_training_cannot_outlast_cloudformation_custom_resource_hour(tmp_path):
+    """CloudFormation abandons a custom resource after one hour; the job must end before."""
+    with pytest.raises(ConfigError, match="trainingMaxRuntimeMinutes must be an integer from 6 to 50"):
+        parse(tmp_path, trainingMaxRuntimeMinutes="90")
+
+
+def test_autoscaling_bounds_must_be_ordered(tmp_path):
+    with pytest.raises(ConfigError, match="maxInstanceCount must be >= instanceCount"):
+        parse(tmp_path, instanceCount="3", maxInstanceCount="2")
+
+
+def test_missing_prepared_dataset_names_the_command_that_makes_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"run `make prepare` \(sentiment prepare"):
+        DeploymentConfig.from_context({"trainingData": str(tmp_path / "nothing")}.get)
+
+
+def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("not weights")
+
+    with pytest.raises(ConfigError, match="modelArtifact: .* has no model.pt"):
+        DeploymentConfig.from_context({"modelArtifact": str(tmp_path)}.get)
+
+
+def test_a_local_model_file_must_be_a_gzipped_tarball(tmp_path):
+    (tmp_path / "model.zip").write_bytes(b"PK")
+
+    with pytest.raises(ConfigError, match=r"modelArtifact: .*model.zip must be a .tar.gz file or a model directory"):
+        DeploymentConfig.from_context({"modelArtifact": str(tmp_path / "model.zip")}.get)
+
+
+def test_a_local_model_needs_no_dataset(tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"weights")
+
+    config = DeploymentConfig.from_context({"modelArtifact": str(tmp_path), "trainingData": "/nowhere"}.get)
+
+    assert not config.training_mode
+
+
+def test_the_app_reports_a_bad_value_in_one_line_without_a_traceback():
+    """What a person running `cdk synth -c endpointMode=gpu` sees."""
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"endpointMode": "gpu"}),
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "configuration error: endpointMode must be one of serverless, realtime; got 'gpu'" in result.stderr
+
+
+def test_readme_documents_every_key_with_its_default():
+    """The README's configuration table is the user's reference; it must match the code."""
+    readme = (ROOT / "README.md").read_text()
+
+    for key, default in to_context(DeploymentConfig()).items():
+        shown = json.dumps(default) if isinstance(default, (bool, str)) and default in ("", True, False) else default
+        assert f"| `{key}` | `{shown}` |" in readme, key

@@ -1,0 +1,280 @@
+"""The model stack in each mode: what it stores, who may read it, what trains and what serves."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from aws_cdk.assertions import Match
+
+from sentiment.paths import ROOT
+
+TRAINING_JOB = "Custom::SageMakerTrainingJob"
+
+
+def training_job_properties(app) -> dict:
+    (resource,) = app.model.find_resources(TRAINING_JOB).values()
+    return resource["Properties"]
+
+
+def policy_statements(template) -> list[dict]:
+    return [statement for policy in template.find_resources("AWS::IAM::Policy").values()
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+# Artifacts bucket -------------------------------------------------------------------------
+
+MODES = ["default_app", "options_app", "artifact_app"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_artifacts_bucket_is_private_encrypted_and_versioned(mode, request):
+    request.getfixturevalue(mode).model.has_resource_properties("AWS::S3::Bucket", {
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "VersioningConfiguration": {"Status": "Enabled"},
+    })
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_artifacts_bucket_refuses_requests_without_tls(mode, request):
+    request.getfixturevalue(mode).model.has_resource_properties("AWS::S3::BucketPolicy", {
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Action": "s3:*", "Principal": {"AWS": "*"},
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+
+
+def test_artifacts_bucket_outlives_the_stack_by_default(default_app):
+    """Training data and models are kept unless a dev deployment says otherwise."""
+    default_app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Retain"})
+
+
+def test_a_dev_deployment_empties_and_deletes_the_artifacts_bucket(options_app):
+    options_app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
+    options_app.model.resource_count_is("Custom::S3AutoDeleteObjects", 1)
+
+
+# Training ---------------------------------------------------------------------------------
+
+def test_training_job_carries_the_configured_hyperparameters_and_the_script(default_app):
+    properties = training_job_properties(default_app)
+
+    assert properties["Hyperparameters"] == {
+        "epochs": "6", "batch-size": "64", "embedding-dim": "64", "word-vectors": "ppmi", "adversarial": "5.0",
+        "hidden-dim": "64",
+        "lr": "0.003", "patience": "2", "seed": "1", "max-minutes": "40",
+        "sagemaker_program": "train.py",
+        "sagemaker_submit_directory": properties["Hyperparameters"]["sagemaker_submit_directory"],
+        "sagemaker_region": {"Ref": "AWS::Region"},
+        "sagemaker_container_log_level": "20",
+    }
+
+
+def test_training_runs_on_the_configured_current_instance_within_cloudformation_hour(default_app):
+    properties = training_job_properties(default_app)
+
+    assert properties["InstanceType"] == "ml.c5.2xlarge"
+    assert properties["UseSpot"] is False
+    assert properties["MaxRuntimeSeconds"] == 45 * 60
+    assert properties["MaxWaitSeconds"] < int(properties["ServiceTimeout"]) <= 3600
+
+
+def test_training_starts_only_after_its_role_may_read_the_data(default_app):
+    """CloudFormation would otherwise start the job while the role's policy is still missing."""
+    (job,) = default_app.model.find_resources(TRAINING_JOB).values()
+    role_arn = job["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    (policy_id,) = [key for key, policy in default_app.model.find_resources("AWS::IAM::Policy").items()
+                    if policy["Properties"]["Roles"] == [{"Ref": role_arn}]]
+
+    assert policy_id in job["DependsOn"]
+
+
+def test_training_uses_the_pytorch_training_image_of_the_deploying_region(default_app):
+    image = json.dumps(training_job_properties(default_app)["TrainingImage"])
+
+    assert "pytorch-training:2.9.0-cpu-py312" in image
+    assert "Fn::FindInMap" in image and "AWS::Region" in image
+
+
+def test_training_reads_the_uploaded_dataset_prefix(default_app):
+    deployment = default_app.model.find_resources("Custom::CDKBucketDeployment")
+    (prefix,) = [d["Properties"]["DestinationBucketKeyPrefix"] for d in deployment.values()]
+
+    assert json.dumps(training_job_properties(default_app)["TrainingDataUri"]).endswith(f'/{prefix}"]]}}')
+
+
+def test_job_name_changes_with_a_hyperparameter(default_app, synth):
+    assert training_job_properties(synth(epochs=7))["JobName"] != training_job_properties(default_app)["JobName"]
+
+
+def test_job_name_changes_with_the_dataset(default_app, synth, fixtures_dir):
+    changed = synth(trainingData=str(fixtures_dir / "dataset-changed"))
+
+    assert training_job_properties(changed)["JobName"] != training_job_properties(default_app)["JobName"]
+
+
+def test_job_name_changes_with_the_training_code(default_app, fixtures_dir, tmp_path, monkeypatch):
+    from support import synthesize
+
+    import stacks.model_stack
+    code = shutil.copytree(ROOT / "model_code", tmp_path / "model_code",
+                           ignore=shutil.ignore_patterns("__pycache__"))
+    (code / "train.py").write_text((code / "train.py").read_text() + "\n# changed\n")
+    monkeypatch.setattr(stacks.model_stack, "MODEL_CODE_DIR", code)
+
+    changed = synthesize(tmp_path / "out", {"trainingData": str(fixtures_dir / "dataset")})
+
+    assert training_job_properties(changed)["JobName"] != training_job_properties(default_app)["JobName"]
+
+
+def test_job_name_stays_when_nothing_that_shapes_the_model_changes(default_app, options_app):
+    """Serving, API and alarm settings must not retrain (and bill) anything."""
+    assert training_job_properties(options_app)["JobName"] == training_job_properties(default_app)["JobName"]
+
+
+def test_the_training_code_ships_as_a_reproducible_tarball(default_app, synth):
+    """An unchanged model_code/ gives an unchanged asset on every synthesis."""
+    first = training_job_properties(default_app)["Hyperparameters"]["sagemaker_submit_directory"]
+    again = training_job_properties(synth(epochs=7))["Hyperparameters"]["sagemaker_submit_directory"]
+
+    assert first == again
+    assert json.dumps(first).endswith('.gz"}')
+
+
+# SageMaker role ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sagemaker_role_has_no_managed_policies(mode, request):
+    """In particular no AmazonSageMakerFullAccess, which the original used."""
+    request.getfixturevalue(mode).model.has_resource_properties("AWS::IAM::Role", {
+        "AssumeRolePolicyDocument": {"Statement": [Match.object_like(
+            {"Principal": {"Service": "sagemaker.amazonaws.com"}})]},
+        "ManagedPolicyArns": Match.absent(),
+    })
+
+
+def test_no_policy_grants_a_service_wide_wildcard_action(default_app, options_app, artifact_app):
+    for app in (default_app, options_app, artifact_app):
+        for template in (app.model, app.web):
+            actions = [action for statement in policy_statements(template)
+                       for action in ([statement["Action"]] if isinstance(statement["Action"], str)
+                                      else statement["Action"])]
+            assert not [action for action in actions if action == "*" or action.endswith(":*")]
+
+
+def test_sagemaker_may_pull_only_the_pytorch_repositories(default_app):
+    (statement,) = [s for s in policy_statements(default_app.model) if s.get("Sid") == "PullDeepLearningContainers"]
+    repositories = json.dumps(statement["Resource"])
+
+    assert "repository/pytorch-inference" in repositories and "repository/pytorch-training" in repositories
+    assert len(statement["Resource"]) == 2
+
+
+def test_sagemaker_writes_only_under_the_training_output_and_batch_transform_prefixes(default_app):
+    (role_id,) = [key for key, role in default_app.model.find_resources("AWS::IAM::Role").items()
+                  if "sagemaker.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])]
+    (policy,) = [policy for policy in default_app.model.find_resources("AWS::IAM::Policy").values()
+                 if policy["Properties"]["Roles"] == [{"Ref": role_id}]]
+    writes = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "s3:PutObject" in s["Action"]]
+
+    prefixes = sorted(json.dumps(w["Resource"]).rsplit("/", 2)[-2] for w in writes)
+    assert prefixes == ["batch-transform", "training-output"]
+
+
+# Endpoint ---------------------------------------------------------------------------------
+
+def test_default_endpoint_is_serverless_with_configured_memory_and_concurrency(default_app):
+    default_app.model.has_resource_properties("AWS::SageMaker::EndpointConfig", {
+        "ProductionVariants": [Match.object_like({
+            "VariantName": "AllTraffic",
+            "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+            "InstanceType": Match.absent()})]})
+    default_app.model.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+
+
+def test_endpoint_keeps_its_name_while_model_and_config_names_are_generated(default_app):
+    """A retrain replaces model and config; the endpoint is updated in place, without downtime."""
+    default_app.model.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "sentiment"})
+    default_app.model.has_resource_properties("AWS::SageMaker::Model", {"ModelName": Match.absent()})
+    default_app.model.has_resource_properties("AWS::SageMaker::EndpointConfig",
+                                              {"EndpointConfigName": Match.absent()})
+
+
+def test_model_serves_the_training_output_with_the_pytorch_inference_image(default_app):
+    (model,) = default_app.model.find_resources("AWS::SageMaker::Model").values()
+    container = model["Properties"]["PrimaryContainer"]
+    (job_id,) = default_app.model.find_resources(TRAINING_JOB)
+
+    assert container["ModelDataUrl"] == {"Fn::GetAtt": [job_id, "ModelDataUrl"]}
+    assert "pytorch-inference:2.6.0-cpu-py312" in json.dumps(container["Image"])
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+
+
+def test_realtime_endpoint_uses_the_configured_instances(options_app):
+    options_app.model.has_resource_properties("AWS::SageMaker::EndpointConfig", {
+        "ProductionVariants": [Match.object_like({
+            "InstanceType": "ml.c5.large", "InitialInstanceCount": 2, "ServerlessConfig": Match.absent()})]})
+
+
+def test_realtime_endpoint_scales_on_invocations_per_instance(options_app):
+    options_app.model.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {
+        "ResourceId": "endpoint/sentiment/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+        "MinCapacity": 2, "MaxCapacity": 5})
+    options_app.model.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": Match.object_like({
+            "TargetValue": 250,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})})
+
+
+# Local model ------------------------------------------------------------------------------
+
+def test_a_local_model_skips_cloud_training_and_data_upload(artifact_app):
+    artifact_app.model.resource_count_is(TRAINING_JOB, 0)
+    artifact_app.model.resource_count_is("Custom::CDKBucketDeployment", 0)
+
+
+def test_a_local_model_is_served_from_its_asset(artifact_app):
+    (model,) = artifact_app.model.find_resources("AWS::SageMaker::Model").values()
+    url = json.dumps(model["Properties"]["PrimaryContainer"]["ModelDataUrl"])
+
+    assert "cdk-hnb659fds-assets" in url and url.endswith('.gz"}')
+
+
+def test_a_model_directory_and_its_tarball_deploy_the_same_asset(artifact_app, synth, fixtures_dir, tmp_path):
+    """The directory is packed reproducibly, so packing it yourself changes nothing."""
+    from sentiment.packaging import write_tarball
+    tarball = write_tarball(fixtures_dir / "model", tmp_path / "model.tar.gz")
+
+    def model_data(app):
+        (model,) = app.model.find_resources("AWS::SageMaker::Model").values()
+        return model["Properties"]["PrimaryContainer"]["ModelDataUrl"]
+
+    assert model_data(synth(modelArtifact=str(tarball))) == model_data(artifact_app)
+
+
+def test_a_local_model_role_cannot_pull_the_training_image(artifact_app):
+    (statement,) = [s for s in policy_statements(artifact_app.model) if s.get("Sid") == "PullDeepLearningContainers"]
+
+    assert "pytorch-training" not in json.dumps(statement["Resource"])
+
+
+@pytest.mark.parametrize("output", ["EndpointName", "TrainingJobName"])
+def test_model_stack_outputs(default_app, output):
+    default_app.model.has_output(output, {})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sagemaker_role_may_use_only_the_batch_transform_prefix_for_transform_jobs(mode, request):
+    """scripts/batch_transform.py stages input and output under batch-transform/; the role needs
+    exactly that prefix, not the whole bucket."""
+    statements = policy_statements(request.getfixturevalue(mode).model)
+    def covers(action, suffix):
+        return any(action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                   and suffix in json.dumps(s["Resource"]) for s in statements)
+    assert covers("s3:GetObject", "/batch-transform/*")
+    assert covers("s3:PutObject", "/batch-transform/*")
+    assert not any("s3:*" in json.dumps(s["Action"]) for s in statements)

@@ -1,0 +1,233 @@
+"""The web stack: the Lambda proxy's reach, the API's limits and CORS, the private site behind
+CloudFront and its security headers, and the optional WAF."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Capture, Match
+
+MODES = ["default_app", "options_app", "artifact_app"]
+
+
+def resource(template, type_: str, where=lambda properties: True) -> dict:
+    (found,) = [r["Properties"] for r in template.find_resources(type_).values() if where(r["Properties"])]
+    return found
+
+
+def proxy_function(app) -> dict:
+    return resource(app.web, "AWS::Lambda::Function", lambda p: p.get("Handler") == "predict_proxy.handler")
+
+
+# Lambda proxy -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_proxy_may_invoke_exactly_the_one_endpoint(mode, request):
+    """The original proxy ran with AmazonSageMakerFullAccess; this one can call one endpoint."""
+    app = request.getfixturevalue(mode)
+    role_id = proxy_function(app)["Role"]["Fn::GetAtt"][0]
+    (policy,) = [p["Properties"] for p in app.web.find_resources("AWS::IAM::Policy").values()
+                 if p["Properties"]["Roles"] == [{"Ref": role_id}]]
+    sagemaker = [s for s in policy["PolicyDocument"]["Statement"] if "sagemaker" in json.dumps(s["Action"])]
+
+    assert sagemaker == [{
+        "Action": "sagemaker:InvokeEndpoint", "Effect": "Allow",
+        "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sagemaker:", {"Ref": "AWS::Region"},
+                                       ":", {"Ref": "AWS::AccountId"}, ":endpoint/sentiment"]]}}]
+
+
+def test_proxy_role_has_no_managed_policies(default_app):
+    role_id = proxy_function(default_app)["Role"]["Fn::GetAtt"][0]
+
+    assert "ManagedPolicyArns" not in default_app.web.find_resources("AWS::IAM::Role")[role_id]["Properties"]
+
+
+def test_proxy_runs_a_current_python_and_knows_its_endpoint_and_limit(default_app):
+    default_app.web.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "predict_proxy.handler",
+        "Runtime": "python3.14",
+        "Environment": {"Variables": Match.object_like({"ENDPOINT_NAME": "sentiment", "MAX_REVIEW_CHARS": "20000"})},
+    })
+
+
+def test_proxy_gives_up_on_the_endpoint_before_api_gateway_and_the_function_do(default_app, options_app):
+    """API Gateway waits 29 s: the proxy's client must stop first so the caller gets the proxy's
+    JSON error, and the function must outlive the client."""
+    for app in (default_app, options_app):
+        function = proxy_function(app)
+        settings = function["Environment"]["Variables"]
+        worst_case = int(settings["SAGEMAKER_MAX_ATTEMPTS"]) * (
+            float(settings["SAGEMAKER_CONNECT_TIMEOUT_S"]) + float(settings["SAGEMAKER_READ_TIMEOUT_S"]))
+
+        assert worst_case < 29 and worst_case < function["Timeout"]
+
+
+def test_proxy_waits_out_a_serverless_cold_start_in_one_long_attempt(default_app):
+    settings = proxy_function(default_app)["Environment"]["Variables"]
+
+    assert settings["SAGEMAKER_MAX_ATTEMPTS"] == "1" and float(settings["SAGEMAKER_READ_TIMEOUT_S"]) >= 20
+
+
+def test_proxy_logs_are_kept_for_the_configured_days(default_app):
+    log_group = proxy_function(default_app)["LoggingConfig"]["LogGroup"]["Ref"]
+
+    assert default_app.web.find_resources("AWS::Logs::LogGroup")[log_group]["Properties"]["RetentionInDays"] == 30
+
+
+# API --------------------------------------------------------------------------------------
+
+def test_api_routes_post_predict_to_the_proxy(default_app):
+    default_app.web.has_resource_properties("AWS::ApiGateway::Method", {
+        "HttpMethod": "POST", "Integration": Match.object_like({"Type": "AWS_PROXY"})})
+    default_app.web.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "predict"})
+
+
+def test_api_throttling_is_as_configured(default_app, options_app):
+    for app, rate, burst in ((default_app, 10, 20), (options_app, 7, 9)):
+        app.web.has_resource_properties("AWS::ApiGateway::Stage", {"MethodSettings": [Match.object_like({
+            "ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst})]})
+
+
+def test_api_writes_access_logs(default_app):
+    default_app.web.has_resource_properties("AWS::ApiGateway::Stage", {
+        "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.string_like_regexp("status")}})
+
+
+def test_cors_allows_only_the_site_origin(default_app):
+    distribution = Capture()
+    default_app.web.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "predict_proxy.handler",
+        "Environment": {"Variables": Match.object_like({"ALLOWED_ORIGINS": {"Fn::Join": ["", [
+            "https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}})}})
+
+    assert default_app.web.find_resources("AWS::CloudFront::Distribution").keys() == {distribution.as_string()}
+
+
+def test_cors_allows_localhost_only_in_a_dev_deployment(default_app, options_app):
+    def allowed(app) -> str:
+        return json.dumps(proxy_function(app)["Environment"]["Variables"]["ALLOWED_ORIGINS"])
+
+    assert "localhost" not in allowed(default_app)
+    assert "http://localhost:8080,http://127.0.0.1:8080" in allowed(options_app)
+
+
+def test_preflight_answers_for_the_site_origin(default_app):
+    default_app.web.has_resource_properties("AWS::ApiGateway::Method", {
+        "HttpMethod": "OPTIONS",
+        "Integration": Match.object_like({"IntegrationResponses": [Match.object_like({"ResponseParameters": Match.object_like({
+            "method.response.header.Access-Control-Allow-Origin": {"Fn::Join": ["", [
+                "'https://", {"Fn::GetAtt": [Match.any_value(), "DomainName"]}, "'"]]},
+            "method.response.header.Access-Control-Allow-Methods": "'POST,OPTIONS'"})})]})})
+
+
+def test_api_gateway_own_errors_carry_cors_headers(default_app):
+    """A throttled (429) browser request must be readable by the page, not a CORS failure."""
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        default_app.web.has_resource_properties("AWS::ApiGateway::GatewayResponse", {
+            "ResponseType": response_type,
+            "ResponseParameters": Match.object_like({"gatewayresponse.header.Access-Control-Allow-Origin": Match.any_value()})})
+
+
+# WAF --------------------------------------------------------------------------------------
+
+def test_waf_is_off_unless_configured(default_app):
+    default_app.web.resource_count_is("AWS::WAFv2::WebACL", 0)
+
+
+def test_waf_limits_each_address_and_applies_aws_common_rules(options_app):
+    options_app.web.has_resource_properties("AWS::WAFv2::WebACL", {
+        "Scope": "REGIONAL",
+        "DefaultAction": {"Allow": {}},
+        "Rules": Match.array_with([
+            Match.object_like({"Action": {"Block": {}}, "Statement": {"RateBasedStatement": Match.object_like(
+                {"AggregateKeyType": "IP", "Limit": 500})}}),
+            Match.object_like({"OverrideAction": {"None": {}}, "Statement": {"ManagedRuleGroupStatement": Match.object_like(
+                {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"})}}),
+        ])})
+
+
+def test_waf_guards_the_api_stage(options_app):
+    (stage_id,) = options_app.web.find_resources("AWS::ApiGateway::Stage")
+    (api_id,) = options_app.web.find_resources("AWS::ApiGateway::RestApi")
+    arn = resource(options_app.web, "AWS::WAFv2::WebACLAssociation")["ResourceArn"]["Fn::Join"][1]
+
+    assert {"Ref": api_id} in arn and {"Ref": stage_id} in arn and "::/restapis/" in json.dumps(arn)
+
+
+# Website ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_site_bucket_blocks_public_access_and_non_tls_requests(mode, request):
+    app = request.getfixturevalue(mode)
+    app.web.has_resource_properties("AWS::S3::Bucket", {
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True}})
+    app.web.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
+        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_site_bucket_is_readable_only_by_its_distribution(mode, request):
+    app = request.getfixturevalue(mode)
+    (policy,) = app.web.find_resources("AWS::S3::BucketPolicy").values()
+    readers = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+               if s["Effect"] == "Allow" and "s3:GetObject" in json.dumps(s["Action"])]
+
+    assert len(readers) == 1
+    assert readers[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    source = json.dumps(readers[0]["Condition"]["StringEquals"]["AWS:SourceArn"])
+    (distribution_id,) = app.web.find_resources("AWS::CloudFront::Distribution")
+    assert f'":distribution/", {{"Ref": "{distribution_id}"}}' in source
+
+
+def test_distribution_serves_the_page_over_https_through_origin_access_control(default_app):
+    default_app.web.has_resource_properties("AWS::CloudFront::Distribution", {"DistributionConfig": Match.object_like({
+        "DefaultRootObject": "index.html",
+        "DefaultCacheBehavior": Match.object_like({"ViewerProtocolPolicy": "redirect-to-https"}),
+        "Origins": [Match.object_like({"OriginAccessControlId": Match.any_value(),
+                                       "S3OriginConfig": {"OriginAccessIdentity": ""}})]})})
+
+
+def security_headers(app) -> dict:
+    return resource(app.web, "AWS::CloudFront::ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+
+
+def test_csp_runs_only_the_site_scripts_and_connects_only_to_itself_and_the_api(default_app):
+    policy = security_headers(default_app)["ContentSecurityPolicy"]
+    (api_id,) = default_app.web.find_resources("AWS::ApiGateway::RestApi")
+    parts = policy["ContentSecurityPolicy"]["Fn::Join"][1]
+
+    assert policy["Override"] is True
+    assert "default-src 'none'; script-src 'self';" in parts[0]
+    assert parts[0].endswith("connect-src 'self' https://")
+    assert parts[1:6] == [{"Ref": api_id}, ".execute-api.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]
+    assert "frame-ancestors 'none'" in parts[6] and "unsafe" not in json.dumps(parts)
+
+
+def test_site_sends_hsts_nosniff_and_refuses_framing(default_app):
+    headers = security_headers(default_app)
+
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["ContentTypeOptions"] == {"Override": True}
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_site_gets_a_generated_config_with_the_api_url_and_is_invalidated(default_app):
+    deployment = resource(default_app.web, "Custom::CDKBucketDeployment")
+    (api_id,) = default_app.web.find_resources("AWS::ApiGateway::RestApi")
+    (distribution_id,) = default_app.web.find_resources("AWS::CloudFront::Distribution")
+    markers = json.dumps(deployment["SourceMarkers"])
+
+    assert f'["\\"https://", {{"Ref": "{api_id}"}}, ".execute-api."' in markers and '"/prod\\""' in markers
+    assert deployment["DistributionId"] == {"Ref": distribution_id}
+    assert deployment["DistributionPaths"] == ["/*"]
+
+
+def test_site_bucket_goes_with_the_stack(default_app):
+    """Its content is rebuilt from website/ on each deploy; `cdk destroy` must leave nothing."""
+    default_app.web.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
+
+
+def test_web_stack_outputs_site_and_api_urls(default_app):
+    default_app.web.has_output("SiteUrl", {"Value": {"Fn::Join": ["", ["https://", Match.any_value()]]}})
+    default_app.web.has_output("ApiUrl", {"Value": Match.any_value()})

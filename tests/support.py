@@ -1,0 +1,100 @@
+"""Helpers the tests share: synthetic reviews in each file layout users have, and the browser's
+launch settings. (Fixtures live in conftest.py.)"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+from pathlib import Path
+
+from sentiment.paths import ROOT, SHARED_IMDB
+
+SHARED_DATA = SHARED_IMDB.parent
+# Debian's chromium package, driven by Playwright (never `playwright install`).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+POSITIVE = ["wonderful", "brilliant", "superb", "loved", "moving", "delightful", "masterpiece", "great"]
+NEGATIVE = ["awful", "boring", "terrible", "hated", "dull", "waste", "worst", "mess"]
+FILLER = ["the", "film", "movie", "plot", "actors", "scene", "story", "director", "was", "and", "it", "a"]
+
+
+def synthetic_reviews(count: int, seed: int = 0) -> list[dict]:
+    """Reviews whose sentiment words decide the label, with HTML breaks like IMDb's."""
+    rng = random.Random(seed)
+    rows = []
+    for index in range(count):
+        label = index % 2
+        cue = POSITIVE if label else NEGATIVE
+        words = [rng.choice(FILLER) for _ in range(rng.randint(5, 40))]
+        for _ in range(3):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(cue))
+        text = " ".join(words[:10]) + ".<br /><br />" + " ".join(words[10:])
+        rows.append({"text": text, "label": label, "id": f"{index}_{8 if label else 2}"})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    return path
+
+
+def write_aclimdb(root: Path, split: str, rows: list[dict]) -> Path:
+    for row in rows:
+        folder = root / "aclImdb" / split / ("pos" if row["label"] else "neg")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{row['id']}.txt").write_text(row["text"], encoding="utf-8")
+    return root / "aclImdb"
+
+
+# ---------------------------------------------------------------------------------------------
+# The CDK app, synthesized in-process. Every synthesis reads cdk.json's context first (as the CDK
+# CLI does) and runs cdk-nag, so an unacknowledged finding fails the test that asked for it.
+# ---------------------------------------------------------------------------------------------
+
+def make_dataset(folder: Path, content: bytes = b"\x93NUMPY fixture") -> Path:
+    """Just enough of scripts/prepare_data.py's output for synthesis: a manifest and a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps({"format_version": 1, "files": ["train.ids.npy"]}))
+    (folder / "train.ids.npy").write_bytes(content)
+    return folder
+
+
+def make_model_dir(folder: Path) -> Path:
+    """A model folder as models/default is: weights and config (code/ is added at packaging)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.pt").write_bytes(b"weights")
+    (folder / "model_config.json").write_text("{}")
+    (folder / "preprocessing.json").write_text("{}")
+    return folder
+
+
+class Synthesized:
+    """The app's templates for one configuration, as plain JSON and as assertion Templates."""
+
+    def __init__(self, outdir: Path, model_stack, web_stack):
+        from aws_cdk.assertions import Template
+        self.outdir = outdir
+        self.model_json = json.loads((outdir / f"{model_stack.artifact_id}.template.json").read_text())
+        self.web_json = json.loads((outdir / f"{web_stack.artifact_id}.template.json").read_text())
+        self.model = Template.from_json(self.model_json)
+        self.web = Template.from_json(self.web_json)
+
+
+def synthesize(outdir: Path, overrides: dict) -> Synthesized:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from aws_cdk import App
+
+    from stacks.application import build
+    from stacks.config import DeploymentConfig
+
+    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], **overrides}
+    app = App(context=context, outdir=str(outdir))
+    model_stack, web_stack = build(app, DeploymentConfig.from_context(app.node.try_get_context))
+    app.synth()
+    return Synthesized(outdir, model_stack, web_stack)
