@@ -128,8 +128,8 @@ def test_the_app_reports_a_bad_value_in_one_line_without_a_traceback():
 
 
 def test_readme_documents_every_key_with_its_default():
-    """The README's configuration table is the user's reference; it must match the code."""
-    readme = (ROOT / "README.md").read_text()
+    """docs/deployment.md's configuration table is the user's reference; it must match the code."""
+    readme = (ROOT / "docs" / "deployment.md").read_text()
 
     for key, default in to_context(DeploymentConfig()).items():
         shown = json.dumps(default) if isinstance(default, (bool, str)) and default in ("", True, False) else default

@@ -245,9 +245,10 @@ def test_a_local_model_is_served_from_its_asset(artifact_app):
 
 
 def test_a_model_directory_and_its_tarball_deploy_the_same_asset(artifact_app, synth, fixtures_dir, tmp_path):
-    """The directory is packed reproducibly, so packing it yourself changes nothing."""
-    from sentiment.packaging import write_tarball
-    tarball = write_tarball(fixtures_dir / "model", tmp_path / "model.tar.gz")
+    """The directory is packed reproducibly (with code/ from model_code/), so packing it yourself
+    with `sentiment package` changes nothing."""
+    from sentiment.packaging import build_model_archive
+    tarball = build_model_archive(fixtures_dir / "model", tmp_path / "model.tar.gz")
 
     def model_data(app):
         (model,) = app.model.find_resources("AWS::SageMaker::Model").values()

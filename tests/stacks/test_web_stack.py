@@ -223,6 +223,23 @@ def test_site_gets_a_generated_config_with_the_api_url_and_is_invalidated(defaul
     assert deployment["DistributionPaths"] == ["/*"]
 
 
+def test_hosted_and_local_config_json_come_from_one_function(synth, fixtures_dir):
+    """The deployed page and the local page read the same config.json fields, so the hosted site
+    counts characters against the deployment's maxReviewChars as the local one does."""
+    from sentiment.contract import site_config
+    from sentiment.local.site import SiteApp
+
+    app = synth(maxReviewChars=1234)
+    (hosted,) = {path.read_text() for path in app.outdir.glob("asset.*/config.json")}
+    # The API URL is a deploy-time token, which CDK writes as a marker that the deployment fills in.
+    hosted = json.loads(hosted.replace("<<marker:0xbaba:0>>", '"API_URL"'))
+    assert hosted == site_config("API_URL", 1234)
+
+    local_body, _ = SiteApp("http://127.0.0.1:8081", max_review_chars=1234).files["/config.json"]
+    assert json.loads(local_body) == site_config("http://127.0.0.1:8081", 1234)
+    assert hosted.keys() == json.loads(local_body).keys()
+
+
 def test_site_bucket_goes_with_the_stack(default_app):
     """Its content is rebuilt from website/ on each deploy; `cdk destroy` must leave nothing."""
     default_app.web.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})

@@ -163,12 +163,14 @@ def test_api_errors_cannot_be_sniffed_as_html(stack):
 
 
 def test_the_local_site_sends_the_policy_cloudfront_sends():
-    """What is tested here in a browser is what the deployed site gets: the local stack's CSP and
-    HSTS equal the CloudFront response-headers policy built in stacks/website.py."""
-    from sentiment.local.site import security_headers
-    from stacks.website import content_security_policy
+    """What is tested here in a browser is what the deployed site gets: the local site server and
+    CloudFront's response-headers policy (stacks/website.py) both take their headers from
+    sentiment.contract."""
+    from sentiment.contract import content_security_policy, security_headers
+    from sentiment.local.site import SiteApp
 
     api = "https://abc123.execute-api.eu-west-1.amazonaws.com"
-    local = dict(security_headers(f"{api}/prod"))
+    local = dict(SiteApp(f"{api}/prod").headers)
+    assert local == dict(security_headers(api))
     assert local["Content-Security-Policy"] == content_security_policy(api)
     assert local["Strict-Transport-Security"] == f"max-age={730 * 24 * 3600}; includeSubDomains"
