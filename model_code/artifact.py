@@ -18,10 +18,9 @@ import json
 from pathlib import Path
 
 import torch
-from network import ModelConfig, SentimentLSTM, pad_batch
 from bundle import write_serving_code
+from network import ModelConfig, SentimentLSTM, pad_batch
 from preprocessing import Encoder, TextSettings
-
 
 
 class ArtifactError(ValueError):

@@ -13,9 +13,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sentiment.contract import VARIANT_NAME
-
 from stacks.images import DlcImage
-
 
 
 class SentimentEndpoint(Construct):

@@ -14,11 +14,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from sentiment.packaging import tree_hash, write_tarball
 from stacks.config import TRAINING_BUDGET_MINUTES
 from stacks.images import DlcImage
 from stacks.log_groups import log_group as make_log_group
 from stacks.nag import acknowledge
-from sentiment.packaging import tree_hash, write_tarball
 from stacks.packaging import packaging_dir
 from stacks.sagemaker_role import SageMakerRole
 

@@ -13,8 +13,8 @@ import hashlib
 import io
 import json
 import shutil
-import tempfile
 import tarfile
+import tempfile
 from pathlib import Path
 
 from bundle import write_serving_code  # model_code/: what code/ holds

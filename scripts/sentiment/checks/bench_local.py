@@ -27,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
 from sentiment.data.reviews import SourceError, default_source, read_reviews
 from sentiment.local.servers import LOCALHOST, free_port, spawn, stop_process
 from sentiment.stats import percentile
@@ -178,15 +179,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default: 16)")
     parser.add_argument("--duration", type=float, default=30, help="seconds of measured load (default: 30)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load first (default: 2)")
+    add_review_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_review_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to send (shared with `sentiment soak`): --data, --short-reviews, --reviews, --max-chars,
+    and --json for the figures."""
     parser.add_argument("--data", default=default_source(),
                         help="IMDb test reviews from any review source: a .jsonl[.gz] file, a folder with "
                              "test.jsonl.gz, aclImdb/, aclImdb_v1.tar.gz or its URL (default: %(default)s)")
     parser.add_argument("--short-reviews", action="store_true",
                         help="send a fixed set of one-sentence reviews instead of IMDb's")
-    parser.add_argument("--reviews", type=int, default=2000, help="distinct reviews to send (default: 2000)")
-    parser.add_argument("--max-chars", type=int, default=20_000, help="reviews are cut to this length (default: 20000)")
+    parser.add_argument("--reviews", type=int, default=2000, help="distinct reviews to send (default: %(default)s)")
+    parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_REVIEW_CHARS,
+                        help="reviews are cut to this length, the API's limit (default: %(default)s)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
-    return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:

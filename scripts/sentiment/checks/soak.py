@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sentiment.checks.bench_local import (
+    add_review_arguments,
     chosen_reviews,
     post,
     process_tree,
     time_to_first_prediction,
 )
-from sentiment.data.reviews import default_source
 from sentiment.local.servers import LOCALHOST, free_port, stop_process
 from sentiment.stats import percentile
 
@@ -129,15 +129,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=300, help="seconds of measured load (default: 300)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds at the same rate before measuring (default: 10)")
     parser.add_argument("--clients", type=int, default=32, help="client threads sharing the schedule (default: 32)")
-    parser.add_argument("--data", default=default_source(),
-                        help="IMDb test reviews from any review source: a .jsonl[.gz] file, a folder with "
-                             "test.jsonl.gz, aclImdb/, aclImdb_v1.tar.gz or its URL (default: %(default)s)")
-    parser.add_argument("--short-reviews", action="store_true", help="send one-sentence reviews instead of IMDb's")
-    parser.add_argument("--reviews", type=int, default=2000, help="distinct reviews to send (default: 2000)")
-    parser.add_argument("--max-chars", type=int, default=20_000, help="reviews are cut to this length (default: 20000)")
+    add_review_arguments(parser)
     parser.add_argument("--p99-target-ms", type=float, default=100, help="p99 target (default: 100)")
     parser.add_argument("--memory-bound-mb", type=float, default=50, help="allowed resident memory growth (default: 50)")
-    parser.add_argument("--json", help="also write the figures to this JSON file")
     return parser.parse_args(argv)
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 CALIBRATION_BINS = 10
 
 

@@ -12,7 +12,6 @@ import json
 import mimetypes
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS, origin_of, security_headers, site_config
 from sentiment.paths import WEBSITE
