@@ -24,7 +24,6 @@ import json
 import os
 import queue
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -32,6 +31,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from sentiment.contract import INVOKE_ENDPOINT_MAX_PAYLOAD_BYTES, VARIANT_NAME
+from sentiment.models import ModelPathError, unpack_model
 from sentiment.paths import DEFAULT_MODEL
 
 DEFAULT_ENDPOINT_NAME = "local-sentiment"
@@ -46,29 +46,6 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Loading: a model directory or model.tar.gz, and the inference handlers
 # ---------------------------------------------------------------------------------------------
-
-class ModelPathError(ValueError):
-    pass
-
-
-def unpack_model(model_path: Path) -> tuple[Path, tempfile.TemporaryDirectory | None]:
-    """The model directory to pass to model_fn, and the temporary folder holding it (if any)."""
-    model_path = Path(model_path)
-    if model_path.is_dir():
-        return model_path, None
-    if model_path.is_file() and model_path.name.endswith((".tar.gz", ".tgz")):
-        unpacked = tempfile.TemporaryDirectory(prefix="local-model-")
-        try:
-            with tarfile.open(model_path, "r:gz") as archive:
-                archive.extractall(unpacked.name, filter="data")  # refuses absolute paths and ../
-        except (tarfile.TarError, OSError) as error:
-            unpacked.cleanup()
-            raise ModelPathError(f"{model_path}: cannot unpack ({error})") from None
-        return Path(unpacked.name), unpacked
-    if not model_path.exists():
-        raise ModelPathError(f"{model_path}: no such model directory or model.tar.gz")
-    raise ModelPathError(f"{model_path}: expected a model directory or a model.tar.gz file")
-
 
 def import_handlers():
     """model_code/inference.py, importable as `inference` as in the container (the editable
