@@ -1,7 +1,7 @@
 """AWS Deep Learning Container images for training and serving, for whichever region deploys.
 
 Which account publishes an image in which region comes from the SageMaker SDK's image table
-(sagemaker-core's `image_uris`, read offline), never from a list kept here. The templates stay
+(the one sagemaker-core's `image_uris.retrieve` reads, offline), never from a list kept here. The templates stay
 region-agnostic: each stack carries a `DlcImageAccounts` mapping of every region where all of its
 images exist, CloudFormation picks the account at deploy time, and a template rule refuses any
 other region before a resource is created. A stack bound to a concrete region is checked at
@@ -10,9 +10,11 @@ image, the newest inference release.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
-from urllib.parse import urlsplit
+from importlib.metadata import distribution
+from pathlib import Path
 
 from aws_cdk import Aws, CfnMapping, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 
@@ -96,25 +98,38 @@ def processor(instance_type: str) -> str:
     return "gpu" if instance_type.startswith(GPU_FAMILIES) else "cpu"
 
 
-@cache
-def _sdk_image(scope: str, version: str, instance_type: str) -> DlcImage:
-    """The image as the SageMaker SDK resolves it: tag from `retrieve` (which also checks that
-    the version, Python and processor exist), accounts from the same table for every region."""
-    from sagemaker.core import image_uris  # ~1.5 s: sagemaker.core imports its whole API
+SDK_DISTRIBUTION = "sagemaker-core"
+SDK_TABLE = f"sagemaker/core/image_uri_config/{FRAMEWORK}.json"
 
-    registries = image_uris.config_for_framework(FRAMEWORK)[scope]["versions"][version]["registries"]
-    reference = "us-east-1" if "us-east-1" in registries else sorted(registries)[0]
-    uri = image_uris.retrieve(FRAMEWORK, region=reference, version=version, py_version=PYTHON_VERSION,
-                              instance_type=instance_type, image_scope=scope)
-    path = urlsplit(f"//{uri}").path.lstrip("/")
-    repository, tag = path.split(":", 1)
-    return DlcImage(repository, tag, tuple(sorted(registries.items())))
+
+@cache
+def sdk_table() -> dict:
+    """The SageMaker SDK's PyTorch image table, the data `image_uris.retrieve` reads. Read from
+    the installed sagemaker-core without importing it: `import sagemaker.core` loads the SDK's
+    whole API and added 1.5 to 3.5 s to every `cdk synth` on this project's machine, for one JSON
+    file. tests/stacks/test_dlc_images.py checks that the URIs agree with `retrieve`."""
+    path = Path(distribution(SDK_DISTRIBUTION).locate_file(SDK_TABLE))
+    if path.is_file():
+        return json.loads(path.read_text())
+    from sagemaker.core import image_uris  # the table moved in the SDK: ask it (slow, but right)
+    return image_uris.config_for_framework(FRAMEWORK)
+
+
+def _sdk_image(scope: str, version: str, processor_: str) -> DlcImage:
+    table = sdk_table()[scope]
+    release = table["versions"].get(version)
+    if release is None or PYTHON_VERSION not in release["py_versions"] or processor_ not in table["processors"]:
+        raise ConfigError(f"the SageMaker SDK ({SDK_DISTRIBUTION}) has no {FRAMEWORK} {scope} image "
+                          f"{version} for {PYTHON_VERSION} on {processor_}")
+    # The tag as image_uris.retrieve formats it for a full version.
+    return DlcImage(release["repository"], f"{version}-{processor_}-{PYTHON_VERSION}",
+                    tuple(sorted(release["registries"].items())))
 
 
 def training_image(instance_type: str) -> DlcImage:
-    return _sdk_image("training", TRAINING_VERSION, instance_type)
+    return _sdk_image("training", TRAINING_VERSION, processor(instance_type))
 
 
 def inference_image() -> DlcImage:
     # model_code/inference.py runs on CPU; serverless endpoints have no GPUs anyway.
-    return _sdk_image("inference", INFERENCE_VERSION, "ml.m5.large")
+    return _sdk_image("inference", INFERENCE_VERSION, "cpu")
