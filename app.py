@@ -13,9 +13,9 @@ def main() -> None:
     app = App()
     try:
         config = DeploymentConfig.from_context(app.node.try_get_context)
+        build(app, config)
     except ConfigError as error:
         sys.exit(f"configuration error: {error}")
-    build(app, config)
     app.synth()
 
 

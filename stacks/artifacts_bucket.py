@@ -5,11 +5,13 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.log_groups import auto_delete_objects_logs
 from stacks.nag import acknowledge
 
 
 class ArtifactsBucket(Construct):
-    def __init__(self, scope: Construct, id_: str, *, destroy_on_delete: bool) -> None:
+    def __init__(self, scope: Construct, id_: str, *, destroy_on_delete: bool,
+                 log_retention_days: int) -> None:
         super().__init__(scope, id_)
         self.s3_bucket = s3.Bucket(
             self, "Bucket",
@@ -26,4 +28,6 @@ class ArtifactsBucket(Construct):
         acknowledge(self.s3_bucket, id="AwsSolutions-S1",
                     reason="Only SageMaker and CloudFormation touch this bucket, and CloudTrail records "
                            "those API calls; server access logs would need a second bucket to pay for.")
+        if destroy_on_delete:
+            auto_delete_objects_logs(self.s3_bucket, retention_days=log_retention_days)
 

@@ -39,8 +39,9 @@ class SentimentEndpoint(Construct):
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image.uri(Stack.of(self)), model_data_url=model_data_url, environment=environment),
         )
-        # SageMaker checks the role's access when it creates the model.
-        self.sagemaker_model.node.add_dependency(role)
+        # SageMaker checks the role's access when it creates the model: the policy must exist
+        # (the role is a dependency already, through its ARN).
+        self.sagemaker_model.node.add_dependency(role.node.find_child("DefaultPolicy"))
 
         variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=VARIANT_NAME,

@@ -9,7 +9,7 @@ from constructs import Construct
 from stacks.artifacts_bucket import ArtifactsBucket
 from stacks.config import DeploymentConfig
 from stacks.endpoint import SentimentEndpoint
-from stacks.images import inference_image, training_image
+from stacks.images import inference_image, training_image, use_images
 from stacks.model_artifact import ModelArtifact
 from stacks.sagemaker_role import SageMakerRole
 from stacks.training import TrainingJob
@@ -24,8 +24,11 @@ class SentimentModelStack(Stack):
         super().__init__(scope, id_, **kwargs)
         serving_image = inference_image()
         train_image = training_image(config.training_instance_type) if config.training_mode else None
-        role = SageMakerRole(self, "SageMakerRole", images=[serving_image, *([train_image] if train_image else [])])
-        artifacts = ArtifactsBucket(self, "Artifacts", destroy_on_delete=config.dev)
+        images = [serving_image, *([train_image] if train_image else [])]
+        use_images(self, images)
+        role = SageMakerRole(self, "SageMakerRole", images=images)
+        artifacts = ArtifactsBucket(self, "Artifacts", destroy_on_delete=config.dev,
+                                   log_retention_days=config.log_retention_days)
         # scripts/batch_transform.py stages each job's input and output under this prefix.
         role.allow_read_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)
         role.allow_write_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)

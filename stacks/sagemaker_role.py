@@ -48,6 +48,12 @@ class SageMakerRole(Construct):
                     reason="SageMaker names its log groups per job type under /aws/sagemaker/ "
                            "(TrainingJobs, Endpoints/<name>); the role may write only there.")
 
+    @property
+    def policy(self) -> iam.Policy:
+        """The role's inline policy: what a resource that needs the permissions depends on (the
+        role itself is already a dependency through its ARN)."""
+        return self.iam_role.node.find_child("DefaultPolicy")
+
     def allow_read_prefix(self, bucket: s3.IBucket, prefix: str) -> None:
         """List and read everything under prefix (a training channel)."""
         self.iam_role.add_to_policy(iam.PolicyStatement(

@@ -88,7 +88,7 @@ class TrainingJob(Construct):
             service_timeout=Duration.minutes(60),
         )
         # The job reads and writes S3 as soon as it starts: the role's policy must exist by then.
-        self.custom_resource.node.add_dependency(role)
+        self.custom_resource.node.add_dependency(role.policy)
         self.model_data_url = self.custom_resource.get_att_string("ModelDataUrl")
 
     def _provider(self, role: SageMakerRole, log_retention_days: int) -> cr.Provider:

@@ -16,6 +16,7 @@ from sentiment.contract import (
     content_security_policy,
     site_config,
 )
+from stacks.log_groups import auto_delete_objects_logs
 from stacks.nag import acknowledge
 from stacks.uploads import upload
 
@@ -35,6 +36,7 @@ class Website(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             auto_delete_objects=True,
         )
+        auto_delete_objects_logs(self.s3_bucket, retention_days=retention_days)
         acknowledge(self.s3_bucket, id="AwsSolutions-S1",
                     reason="The bucket holds only the public site's files, read by CloudFront alone; "
                            "server access logs would record nothing but CloudFront's fetches.")

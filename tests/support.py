@@ -8,7 +8,7 @@ import os
 import random
 from pathlib import Path
 
-from sentiment.paths import ROOT, SHARED_IMDB
+from sentiment.paths import SHARED_IMDB
 
 SHARED_DATA = SHARED_IMDB.parent
 # Debian's chromium package, driven by Playwright (never `playwright install`).
@@ -53,8 +53,9 @@ def write_aclimdb(root: Path, split: str, rows: list[dict]) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# The CDK app, synthesized in-process. Every synthesis reads cdk.json's context first (as the CDK
-# CLI does) and runs cdk-nag, so an unacknowledged finding fails the test that asked for it.
+# The CDK app, synthesized in-process. Every synthesis gets the context the CDK CLI would give
+# app.py (cdk.json's settings and context, sentiment.infra.snapshot.app_context) and runs
+# cdk-nag, so an unacknowledged finding fails the test that asked for it.
 # ---------------------------------------------------------------------------------------------
 
 def make_dataset(folder: Path, content: bytes = b"\x93NUMPY fixture") -> Path:
@@ -90,11 +91,23 @@ def synthesize(outdir: Path, overrides: dict) -> Synthesized:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from aws_cdk import App
 
+    from sentiment.infra.snapshot import app_context
     from stacks.application import build
     from stacks.config import DeploymentConfig
 
-    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], **overrides}
+    context = app_context(overrides)
     app = App(context=context, outdir=str(outdir))
     model_stack, web_stack = build(app, DeploymentConfig.from_context(app.node.try_get_context))
     app.synth()
     return Synthesized(outdir, model_stack, web_stack)
+
+
+def assert_auto_delete_logs_expire_and_go(template, retention_days: int = 30) -> None:
+    """CDK's bucket-emptying function logs to a group of ours: it expires and goes with the stack."""
+    (handler,) = [r for key, r in template.find_resources("AWS::Lambda::Function").items()
+                  if key.startswith("CustomS3AutoDeleteObjectsCustomResourceProviderHandler")]
+    group_id = handler["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    group = template.to_json()["Resources"][group_id]
+
+    assert group["Properties"]["RetentionInDays"] == retention_days
+    assert group["DeletionPolicy"] == "Delete"

@@ -46,6 +46,8 @@ COMMANDS = {
     "bench-synth": Command("sentiment.checks.bench_synth", "time of `cdk synth`", GROUPS[3]),
     "audit": Command("sentiment.checks.audit", "bandit and pip-audit, with acknowledgements", GROUPS[3]),
     "snapshot": Command("sentiment.infra.snapshot", "refresh the committed template snapshots", GROUPS[4]),
+    "lint-templates": Command("sentiment.checks.lint_templates",
+                              "cfn-lint over the synthesized templates, as a table", GROUPS[4]),
 }
 
 

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from aws_cdk.assertions import Match
+from support import assert_auto_delete_logs_expire_and_go
 
 from sentiment.paths import ROOT
 
@@ -54,6 +55,12 @@ def test_artifacts_bucket_outlives_the_stack_by_default(default_app):
 def test_a_dev_deployment_empties_and_deletes_the_artifacts_bucket(options_app):
     options_app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
     options_app.model.resource_count_is("Custom::S3AutoDeleteObjects", 1)
+
+
+def test_the_bucket_emptying_function_logs_to_a_group_that_expires_and_goes_with_the_stack(options_app):
+    """Left alone, Lambda creates /aws/lambda/<name> itself: no retention, kept after destroy."""
+    assert_auto_delete_logs_expire_and_go(options_app.model)
+
 
 
 # Training ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from aws_cdk.assertions import Capture, Match
+from support import assert_auto_delete_logs_expire_and_go
 
 MODES = ["default_app", "options_app", "artifact_app"]
 
@@ -248,3 +249,40 @@ def test_site_bucket_goes_with_the_stack(default_app):
 def test_web_stack_outputs_site_and_api_urls(default_app):
     default_app.web.has_output("SiteUrl", {"Value": {"Fn::Join": ["", ["https://", Match.any_value()]]}})
     default_app.web.has_output("ApiUrl", {"Value": Match.any_value()})
+
+
+def test_site_bucket_emptying_function_logs_expire_and_go_with_the_stack(default_app):
+    assert_auto_delete_logs_expire_and_go(default_app.web)
+
+
+def test_site_deployment_may_invalidate_only_its_own_distribution(default_app):
+    (distribution_id,) = default_app.web.find_resources("AWS::CloudFront::Distribution")
+    statements = [s for policy in default_app.web.find_resources("AWS::IAM::Policy").values()
+                  for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                  if "cloudfront:" in json.dumps(s["Action"])]
+
+    assert statements == [{
+        "Action": ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"], "Effect": "Allow",
+        "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudfront::",
+                                       {"Ref": "AWS::AccountId"}, ":distribution/", {"Ref": distribution_id}]]}}]
+
+
+# API Gateway's account-wide CloudWatch role -----------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_access_logging_stage_deploys_after_the_account_has_a_cloudwatch_role(mode, request):
+    """Without an account-level role, the first stage with access logs fails to deploy:
+    "CloudWatch Logs role ARN must be set in account settings to enable logging"."""
+    template = request.getfixturevalue(mode).web_json["Resources"]
+    (account_id,) = [key for key, r in template.items() if r["Type"] == "AWS::ApiGateway::Account"]
+    role_id = template[account_id]["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = template[role_id]
+    stages = [r for r in template.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}}]
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+    assert [s for s in stages if "AccessLogSetting" in s["Properties"]]
+    assert all(account_id in stage.get("DependsOn", []) for stage in stages)
+    # Shared by every REST API of the account and region: kept after `cdk destroy`.
+    assert template[account_id]["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"

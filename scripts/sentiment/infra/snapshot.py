@@ -37,6 +37,23 @@ _HASHES = [
 ]
 
 
+# Settings the CDK CLI reads from cdk.json's top level and hands the app as context (its
+# defaults when absent). In-process synthesis passes the same, so the snapshot is what
+# `cdk synth`/`cdk deploy` produce: path metadata, for one, changes the API deployment's id.
+CLI_SETTINGS = {
+    "versionReporting": ("aws:cdk:version-reporting", True),
+    "pathMetadata": ("aws:cdk:enable-path-metadata", True),
+    "assetMetadata": ("aws:cdk:enable-asset-metadata", True),
+}
+
+
+def app_context(overrides: dict) -> dict:
+    """The context the CDK CLI would give app.py: its settings, cdk.json's context, overrides."""
+    cdk_json = json.loads((ROOT / "cdk.json").read_text())
+    settings = {key: cdk_json.get(setting, default) for setting, (key, default) in CLI_SETTINGS.items()}
+    return {**settings, **cdk_json["context"], **overrides}
+
+
 def normalize(value):
     """The template with every content-derived hash replaced by a placeholder."""
     if isinstance(value, dict):
@@ -68,8 +85,7 @@ def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
     dataset = workdir / "dataset"
     dataset.mkdir(parents=True, exist_ok=True)
     (dataset / "manifest.json").write_text("{}")
-    context = {**json.loads((ROOT / "cdk.json").read_text())["context"],
-               "trainingData": str(dataset), **overrides}
+    context = app_context({"trainingData": str(dataset), **overrides})
     app = App(context=context, outdir=str(workdir / "cdk.out"))
     stacks = build(app, DeploymentConfig.from_context(app.node.try_get_context))
     app.synth()
