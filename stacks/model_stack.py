@@ -42,6 +42,7 @@ class SentimentModelStack(Stack):
                 max_runtime_minutes=config.training_max_runtime_minutes,
                 hyperparameters=config.hyperparameters,
                 log_retention_days=config.log_retention_days,
+                min_validation_accuracy=config.min_validation_accuracy,
             )
             # The job reads the prefix, so the upload must have finished before it starts.
             training.node.add_dependency(data)
@@ -62,6 +63,8 @@ class SentimentModelStack(Stack):
             instance_type=config.instance_type, instance_count=config.instance_count,
             max_instance_count=config.max_instance_count,
             target_invocations_per_instance=config.target_invocations_per_instance,
+            canary=config.canary, canary_percent=config.canary_percent,
+            canary_bake_minutes=config.canary_bake_minutes,
         )
         CfnOutput(self, "EndpointName", value=config.endpoint_name,
                   description="SageMaker endpoint the API invokes")

@@ -1,0 +1,99 @@
+"""Real-time endpoint updates: blue/green with a canary, rolled back by SageMaker on the rollback
+alarms; serverless endpoints keep SageMaker's default update."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match
+
+from stacks.config import ConfigError, DeploymentConfig
+from stacks.endpoint import ROLLBACK_LATENCY_P99_MS, rollback_alarm_names
+
+
+def endpoint(app) -> tuple[str, dict]:
+    [(logical_id, resource)] = app.model.find_resources("AWS::SageMaker::Endpoint").items()
+    return logical_id, resource
+
+
+def alarms_by_name(app) -> dict[str, tuple[str, dict]]:
+    return {resource["Properties"].get("AlarmName"): (logical_id, resource)
+            for logical_id, resource in app.model.find_resources("AWS::CloudWatch::Alarm").items()}
+
+
+def test_realtime_endpoint_updates_through_a_canary_then_all_at_once_with_automatic_rollback(options_app):
+    """all-options: realtime, two instances, cdk.json's canary defaults (50 %, 10 minutes)."""
+    _, resource = endpoint(options_app)
+    assert resource["Properties"]["DeploymentConfig"] == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+                                            "WaitIntervalInSeconds": 600},
+            "TerminationWaitInSeconds": 600,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "sentiment-rollback-5xx"},
+                                                 {"AlarmName": "sentiment-rollback-latency"}]},
+    }
+
+
+def test_the_rollback_alarms_watch_the_endpoints_5xx_and_latency_and_exist_before_it(options_app):
+    endpoint_id, resource = endpoint(options_app)
+    alarms = alarms_by_name(options_app)
+    errors_name, latency_name = rollback_alarm_names("sentiment")
+    dimensions = [{"Name": "EndpointName", "Value": "sentiment"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+
+    errors = alarms[errors_name][1]["Properties"]
+    assert (errors["MetricName"], errors["Statistic"], errors["Period"], errors["Threshold"],
+            errors["EvaluationPeriods"], errors["Dimensions"]) == ("Invocation5XXErrors", "Sum", 60, 1, 1, dimensions)
+    latency = alarms[latency_name][1]["Properties"]
+    assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Period"], latency["Threshold"],
+            latency["EvaluationPeriods"], latency["Dimensions"]) == \
+        ("ModelLatency", "p99", 60, ROLLBACK_LATENCY_P99_MS * 1000, 3, dimensions)
+    # No cycle: the alarms name the endpoint by its configured name, never by reference, and
+    # the endpoint waits for them (SageMaker looks them up by name when an update starts).
+    for name in (errors_name, latency_name):
+        assert endpoint_id not in json.dumps(alarms[name][1])
+    assert sorted(resource["DependsOn"]) == sorted(alarms[name][0] for name in (errors_name, latency_name))
+
+
+def test_the_canary_size_and_bake_time_come_from_the_configuration(synth):
+    app = synth(endpointMode="realtime", instanceCount="4", maxInstanceCount="4", canaryPercent="25",
+                canaryBakeMinutes="15")
+    app.model.has_resource_properties("AWS::SageMaker::Endpoint", {"DeploymentConfig": {"BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+                                        "WaitIntervalInSeconds": 900},
+        "TerminationWaitInSeconds": 900}}})
+
+
+def test_a_single_instance_shifts_all_at_once_but_still_bakes_and_rolls_back(synth):
+    """One instance cannot be split into a canary of at most half the fleet."""
+    app = synth(endpointMode="realtime", endpointName="solo")
+    app.model.has_resource_properties("AWS::SageMaker::Endpoint", {"DeploymentConfig": {
+        "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600,
+                                                                  "CanarySize": Match.absent()},
+                                  "TerminationWaitInSeconds": 600},
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "solo-rollback-5xx"},
+                                                 {"AlarmName": "solo-rollback-latency"}]}}})
+
+
+def test_canary_off_leaves_sagemakers_default_update(synth):
+    app = synth(endpointMode="realtime", canary="false")
+    app.model.has_resource_properties("AWS::SageMaker::Endpoint", {"DeploymentConfig": Match.absent()})
+    assert not any(name and "rollback" in name for name in alarms_by_name(app))
+
+
+def test_serverless_endpoints_get_no_deployment_config(default_app):
+    default_app.model.has_resource_properties("AWS::SageMaker::Endpoint", {"DeploymentConfig": Match.absent()})
+    default_app.model.resource_count_is("AWS::CloudWatch::Alarm", 0)
+
+
+@pytest.mark.parametrize(("key", "raw", "message"), [
+    ("canaryPercent", "60", "canaryPercent must be an integer from 1 to 50, got '60'"),
+    ("canaryPercent", "0", "canaryPercent must be an integer from 1 to 50, got '0'"),
+    ("canaryBakeMinutes", "2", "canaryBakeMinutes must be an integer from 5 to 60, got '2'"),
+    ("canary", "maybe", "canary must be true or false, got 'maybe'"),
+])
+def test_bad_canary_settings_are_one_line_errors(tmp_path, key, raw, message):
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError) as error:
+        DeploymentConfig.from_context({"trainingData": str(tmp_path), key: raw}.get)
+    assert str(error.value) == message
