@@ -46,6 +46,8 @@ COMMANDS = {
     "bench-synth": Command("sentiment.checks.bench_synth", "time of `cdk synth`", GROUPS[3]),
     "audit": Command("sentiment.checks.audit", "bandit and pip-audit, with acknowledgements", GROUPS[3]),
     "snapshot": Command("sentiment.infra.snapshot", "refresh the committed template snapshots", GROUPS[4]),
+    "diff": Command("sentiment.infra.diff", "what the current templates change against tests/snapshots/ at a git ref",
+                    GROUPS[4]),
 }
 
 
