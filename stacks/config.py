@@ -61,6 +61,8 @@ class DeploymentConfig:
     endpoint_mode: str = "serverless"
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
+    # Serverless copies kept warm (no cold starts for them; billed while provisioned). 0: none.
+    provisioned_concurrency: int = 0
     instance_type: str = "ml.m5.large"
     instance_count: int = 1
     max_instance_count: int = 2
@@ -119,6 +121,12 @@ class DeploymentConfig:
         if self.max_instance_count < self.instance_count:
             raise ConfigError(f"maxInstanceCount must be >= instanceCount ({self.instance_count}), "
                               f"got {self.max_instance_count}")
+        if self.provisioned_concurrency > self.serverless_max_concurrency:
+            raise ConfigError(f"provisionedConcurrency must be <= serverlessMaxConcurrency "
+                              f"({self.serverless_max_concurrency}), got {self.provisioned_concurrency}")
+        if self.provisioned_concurrency and self.endpoint_mode != "serverless":
+            raise ConfigError(f"provisionedConcurrency applies to serverless endpoints only; endpointMode is "
+                              f"{self.endpoint_mode} (set instanceCount instead)")
         if self.api_burst_limit < self.api_rate_limit:
             raise ConfigError(f"apiBurstLimit must be >= apiRateLimit ({self.api_rate_limit}), "
                               f"got {self.api_burst_limit}")
@@ -246,6 +254,7 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "endpoint_mode": _choice(*ENDPOINT_MODES),
     "serverless_memory_mb": _integer(1024, 6144, step=1024),
     "serverless_max_concurrency": _integer(1, 200),
+    "provisioned_concurrency": _integer(0, 200),
     "instance_type": _INSTANCE_TYPE,
     "instance_count": _integer(1, 100),
     "max_instance_count": _integer(1, 100),

@@ -106,7 +106,8 @@ class SentimentEndpoint(Construct):
                  role: iam.IRole, image: DlcImage, serverless: bool, serverless_memory_mb: int,
                  serverless_max_concurrency: int, instance_type: str, instance_count: int,
                  max_instance_count: int, target_invocations_per_instance: int,
-                 canary: bool = False, canary_percent: int = 50, canary_bake_minutes: int = 10) -> None:
+                 canary: bool = False, canary_percent: int = 50, canary_bake_minutes: int = 10,
+                 provisioned_concurrency: int = 0) -> None:
         super().__init__(scope, id_)
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
@@ -132,7 +133,9 @@ class SentimentEndpoint(Construct):
             variant_name=VARIANT_NAME,
             model_name=self.sagemaker_model.attr_model_name,
             **({"serverless_config": sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                    memory_size_in_mb=serverless_memory_mb, max_concurrency=serverless_max_concurrency)}
+                    memory_size_in_mb=serverless_memory_mb, max_concurrency=serverless_max_concurrency,
+                    # The API's minimum is 1: none is "absent", not 0.
+                    provisioned_concurrency=provisioned_concurrency or None)}
                if serverless else
                {"instance_type": instance_type, "initial_instance_count": instance_count,
                 "initial_variant_weight": 1.0}),

@@ -65,6 +65,7 @@ class SentimentModelStack(Stack):
             target_invocations_per_instance=config.target_invocations_per_instance,
             canary=config.canary, canary_percent=config.canary_percent,
             canary_bake_minutes=config.canary_bake_minutes,
+            provisioned_concurrency=config.provisioned_concurrency,
         )
         CfnOutput(self, "EndpointName", value=config.endpoint_name,
                   description="SageMaker endpoint the API invokes")

@@ -97,3 +97,29 @@ def test_bad_canary_settings_are_one_line_errors(tmp_path, key, raw, message):
     with pytest.raises(ConfigError) as error:
         DeploymentConfig.from_context({"trainingData": str(tmp_path), key: raw}.get)
     assert str(error.value) == message
+
+
+# Provisioned concurrency (serverless) -----------------------------------------------------------
+
+def test_provisioned_concurrency_is_off_by_default_and_set_on_the_serverless_variant(default_app, synth):
+    [config] = default_app.model.find_resources("AWS::SageMaker::EndpointConfig").values()
+    assert "ProvisionedConcurrency" not in config["Properties"]["ProductionVariants"][0]["ServerlessConfig"]
+
+    warm = synth(provisionedConcurrency="2")
+    warm.model.has_resource_properties("AWS::SageMaker::EndpointConfig", {"ProductionVariants": [
+        Match.object_like({"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5,
+                                                "ProvisionedConcurrency": 2}})]})
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"provisionedConcurrency": "6"}, "provisionedConcurrency must be <= serverlessMaxConcurrency (5), got 6"),
+    ({"provisionedConcurrency": "201", "serverlessMaxConcurrency": "200"},
+     "provisionedConcurrency must be an integer from 0 to 200, got '201'"),
+    ({"provisionedConcurrency": "1", "endpointMode": "realtime"},
+     "provisionedConcurrency applies to serverless endpoints only; endpointMode is realtime (set instanceCount instead)"),
+])
+def test_bad_provisioned_concurrency_is_a_one_line_error(tmp_path, context, message):
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError) as error:
+        DeploymentConfig.from_context({"trainingData": str(tmp_path), **context}.get)
+    assert str(error.value) == message
