@@ -27,3 +27,10 @@ class ArtifactsBucket(Construct):
                     reason="Only SageMaker and CloudFormation touch this bucket, and CloudTrail records "
                            "those API calls; server access logs would need a second bucket to pay for.")
 
+
+    def expire_prefix(self, prefix: str, *, days: int) -> None:
+        """Objects under prefix are deleted `days` after they are written, and their old versions
+        (versioning keeps one when an object expires) a day later."""
+        self.s3_bucket.add_lifecycle_rule(id=f"expire-{prefix.strip('/')}", prefix=prefix,
+                                          expiration=Duration.days(days),
+                                          noncurrent_version_expiration=Duration.days(1))

@@ -71,6 +71,11 @@ class DeploymentConfig:
     canary: bool = True
     canary_percent: int = 50
     canary_bake_minutes: int = 10
+    # Data capture (real-time only): requests and answers kept in the artifacts bucket. Off: the
+    # requests are people's reviews (docs/deployment.md, "Data capture and privacy").
+    data_capture: bool = False
+    data_capture_percent: int = 100
+    data_capture_retention_days: int = 30
     # API and site.
     api_rate_limit: int = 10
     api_burst_limit: int = 20
@@ -127,6 +132,9 @@ class DeploymentConfig:
         if self.provisioned_concurrency and self.endpoint_mode != "serverless":
             raise ConfigError(f"provisionedConcurrency applies to serverless endpoints only; endpointMode is "
                               f"{self.endpoint_mode} (set instanceCount instead)")
+        if self.data_capture and self.endpoint_mode != "realtime":
+            raise ConfigError("dataCapture needs endpointMode=realtime (SageMaker serverless endpoints do not "
+                              "capture data)")
         if self.api_burst_limit < self.api_rate_limit:
             raise ConfigError(f"apiBurstLimit must be >= apiRateLimit ({self.api_rate_limit}), "
                               f"got {self.api_burst_limit}")
@@ -265,6 +273,9 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     # WaitIntervalInSeconds is at most 3600; the latency rollback alarm needs 3 minutes of
     # datapoints (and CloudWatch a minute or two to publish them) to go off inside the bake.
     "canary_bake_minutes": _integer(5, 60),
+    "data_capture": _boolean,
+    "data_capture_percent": _integer(1, 100),
+    "data_capture_retention_days": _integer(1, 365),
     "api_rate_limit": _integer(1, 10000),
     "api_burst_limit": _integer(1, 5000),
     "max_review_chars": _integer(1, 1_000_000),

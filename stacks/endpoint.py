@@ -14,6 +14,8 @@ name and they refer to it by name: neither needs the other's attributes, and the
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -101,13 +103,34 @@ def deployment_config(*, alarm_names: tuple[str, ...], instance_count: int, cana
     )
 
 
+@dataclass(frozen=True)
+class DataCapture:
+    """Where and how much a real-time endpoint captures (requests and answers, JSON lines)."""
+    destination_s3_uri: str
+    sampling_percent: int
+
+
+def data_capture_config(capture: DataCapture) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+    return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+        enable_capture=True,
+        initial_sampling_percentage=capture.sampling_percent,
+        destination_s3_uri=capture.destination_s3_uri,
+        capture_options=[sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                         sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output")],
+        # The proxy sends and the model answers JSON: captured as text, readable without decoding.
+        capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+            json_content_types=["application/json"]),
+    )
+
+
 class SentimentEndpoint(Construct):
     def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, model_data_url: str,
                  role: iam.IRole, image: DlcImage, serverless: bool, serverless_memory_mb: int,
                  serverless_max_concurrency: int, instance_type: str, instance_count: int,
                  max_instance_count: int, target_invocations_per_instance: int,
                  canary: bool = False, canary_percent: int = 50, canary_bake_minutes: int = 10,
-                 provisioned_concurrency: int = 0) -> None:
+                 provisioned_concurrency: int = 0,
+                 data_capture: DataCapture | None = None) -> None:
         super().__init__(scope, id_)
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
@@ -141,7 +164,8 @@ class SentimentEndpoint(Construct):
                 "initial_variant_weight": 1.0}),
         )
         self.sagemaker_endpoint_config = sagemaker.CfnEndpointConfig(
-            self, "Config", production_variants=[variant])
+            self, "Config", production_variants=[variant],
+            data_capture_config=data_capture_config(data_capture) if data_capture else None)
         # Serverless endpoints keep SageMaker's default update (blue/green, all at once, no bake,
         # no alarms): see docs/deployment.md.
         self.rollback_alarms = None

@@ -123,3 +123,46 @@ def test_bad_provisioned_concurrency_is_a_one_line_error(tmp_path, context, mess
     with pytest.raises(ConfigError) as error:
         DeploymentConfig.from_context({"trainingData": str(tmp_path), **context}.get)
     assert str(error.value) == message
+
+
+# Data capture (real-time) ---------------------------------------------------------------------
+
+def test_data_capture_is_off_by_default(options_app):
+    [config] = options_app.model.find_resources("AWS::SageMaker::EndpointConfig").values()
+    assert "DataCaptureConfig" not in config["Properties"]
+
+
+def test_data_capture_writes_requests_and_answers_to_an_expiring_encrypted_prefix(synth):
+    app = synth(endpointMode="realtime", dataCapture="true", dataCapturePercent="20", dataCaptureRetentionDays="14")
+    [config] = app.model.find_resources("AWS::SageMaker::EndpointConfig").values()
+    capture = config["Properties"]["DataCaptureConfig"]
+    assert (capture["EnableCapture"], capture["InitialSamplingPercentage"], capture["CaptureOptions"],
+            capture["CaptureContentTypeHeader"]) == (True, 20, [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                                                     {"JsonContentTypes": ["application/json"]})
+    assert "/data-capture/" in json.dumps(capture["DestinationS3Uri"])
+
+    [bucket] = app.model.find_resources("AWS::S3::Bucket").values()
+    properties = bucket["Properties"]
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    assert properties["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    [rule] = [r for r in properties["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "data-capture/"]
+    assert (rule["ExpirationInDays"], rule["NoncurrentVersionExpiration"]["NoncurrentDays"], rule["Status"]) == \
+        (14, 1, "Enabled")
+
+    statements = [s for resource in app.model.find_resources("AWS::IAM::Policy").values()
+                  for s in resource["Properties"]["PolicyDocument"]["Statement"]]
+    assert any("data-capture/*" in json.dumps(s["Resource"]) and "s3:PutObject" in s["Action"] for s in statements)
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"dataCapture": "true"}, "dataCapture needs endpointMode=realtime (SageMaker serverless endpoints do not "
+                              "capture data)"),
+    ({"dataCapturePercent": "0"}, "dataCapturePercent must be an integer from 1 to 100, got '0'"),
+    ({"dataCaptureRetentionDays": "400"}, "dataCaptureRetentionDays must be an integer from 1 to 365, got '400'"),
+])
+def test_bad_data_capture_settings_are_one_line_errors(tmp_path, context, message):
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError) as error:
+        DeploymentConfig.from_context({"trainingData": str(tmp_path), **context}.get)
+    assert str(error.value) == message
