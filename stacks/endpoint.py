@@ -24,7 +24,6 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sentiment.contract import VARIANT_NAME
-
 from stacks.images import DlcImage
 
 # Rollback alarms: one-minute periods (SageMaker's endpoint metrics are per minute), so they can
