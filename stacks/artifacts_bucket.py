@@ -31,3 +31,10 @@ class ArtifactsBucket(Construct):
         if destroy_on_delete:
             auto_delete_objects_logs(self.s3_bucket, retention_days=log_retention_days)
 
+
+    def expire_prefix(self, prefix: str, *, days: int) -> None:
+        """Objects under prefix are deleted `days` after they are written, and their old versions
+        (versioning keeps one when an object expires) a day later."""
+        self.s3_bucket.add_lifecycle_rule(id=f"expire-{prefix.strip('/')}", prefix=prefix,
+                                          expiration=Duration.days(days),
+                                          noncurrent_version_expiration=Duration.days(1))

@@ -8,7 +8,7 @@ from constructs import Construct
 
 from stacks.artifacts_bucket import ArtifactsBucket
 from stacks.config import DeploymentConfig
-from stacks.endpoint import SentimentEndpoint
+from stacks.endpoint import DataCapture, SentimentEndpoint
 from stacks.images import inference_image, training_image, use_images
 from stacks.model_artifact import ModelArtifact
 from stacks.sagemaker_role import SageMakerRole
@@ -17,6 +17,7 @@ from stacks.training_data import TrainingData
 
 MODEL_CODE_DIR = Path(__file__).resolve().parents[1] / "model_code"
 BATCH_TRANSFORM_PREFIX = "batch-transform/"
+DATA_CAPTURE_PREFIX = "data-capture/"
 
 
 class SentimentModelStack(Stack):
@@ -45,6 +46,7 @@ class SentimentModelStack(Stack):
                 max_runtime_minutes=config.training_max_runtime_minutes,
                 hyperparameters=config.hyperparameters,
                 log_retention_days=config.log_retention_days,
+                min_validation_accuracy=config.min_validation_accuracy,
             )
             # The job reads the prefix, so the upload must have finished before it starts.
             training.node.add_dependency(data)
@@ -55,6 +57,13 @@ class SentimentModelStack(Stack):
             model_data_url = ModelArtifact(self, "ModelArtifact", path=config.model_artifact,
                                            role=role).model_data_url
 
+        data_capture = None
+        if config.data_capture:
+            # SSE-S3 like the rest of the bucket, private, TLS only; expired after the retention.
+            role.allow_write_prefix(artifacts.s3_bucket, DATA_CAPTURE_PREFIX)
+            artifacts.expire_prefix(DATA_CAPTURE_PREFIX, days=config.data_capture_retention_days)
+            data_capture = DataCapture(destination_s3_uri=artifacts.s3_bucket.s3_url_for_object(DATA_CAPTURE_PREFIX),
+                                       sampling_percent=config.data_capture_percent)
         self.endpoint = SentimentEndpoint(
             self, "Endpoint",
             endpoint_name=config.endpoint_name, model_data_url=model_data_url,
@@ -65,6 +74,10 @@ class SentimentModelStack(Stack):
             instance_type=config.instance_type, instance_count=config.instance_count,
             max_instance_count=config.max_instance_count,
             target_invocations_per_instance=config.target_invocations_per_instance,
+            canary=config.canary, canary_percent=config.canary_percent,
+            canary_bake_minutes=config.canary_bake_minutes,
+            provisioned_concurrency=config.provisioned_concurrency,
+            data_capture=data_capture,
         )
         CfnOutput(self, "EndpointName", value=config.endpoint_name,
                   description="SageMaker endpoint the API invokes")

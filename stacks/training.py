@@ -20,6 +20,7 @@ from stacks.images import DlcImage
 from stacks.log_groups import log_group as make_log_group
 from stacks.nag import acknowledge
 from stacks.packaging import packaging_dir
+from stacks.quality_gate import GATE_METRIC, METRIC_DEFINITIONS
 from stacks.sagemaker_role import SageMakerRole
 
 HANDLER_DIR = Path(__file__).resolve().parent / "training_job"
@@ -42,7 +43,8 @@ class TrainingJob(Construct):
     def __init__(self, scope: Construct, id_: str, *, code_dir: Path, bucket: s3.IBucket,
                  data_prefix: str, data_hash: str, role: SageMakerRole, image: DlcImage,
                  instance_type: str, use_spot: bool, max_runtime_minutes: int,
-                 hyperparameters: dict[str, str], log_retention_days: int) -> None:
+                 hyperparameters: dict[str, str], log_retention_days: int,
+                 min_validation_accuracy: float) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
         code_hash = tree_hash(code_dir)
@@ -84,6 +86,9 @@ class TrainingJob(Construct):
                 "UseSpot": use_spot,
                 "MaxRuntimeSeconds": max_runtime_minutes * 60,
                 "MaxWaitSeconds": TRAINING_BUDGET_MINUTES * 60,
+                # Parsed from the job's log; the gate's metric must reach MinValue (0: no gate).
+                "MetricDefinitions": [dict(item) for item in METRIC_DEFINITIONS],
+                "QualityGate": {"MetricName": GATE_METRIC, "MinValue": str(min_validation_accuracy)},
             },
             service_timeout=Duration.minutes(60),
         )

@@ -66,12 +66,15 @@ def make_dataset(folder: Path, content: bytes = b"\x93NUMPY fixture") -> Path:
     return folder
 
 
-def make_model_dir(folder: Path) -> Path:
-    """A model folder as models/default is: weights and config (code/ is added at packaging)."""
+def make_model_dir(folder: Path, validation_accuracy: float | None = 0.92) -> Path:
+    """A model folder as models/default is: weights, config and figures (code/ is added at
+    packaging); validation_accuracy None leaves metrics.json out."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.pt").write_bytes(b"weights")
     (folder / "model_config.json").write_text("{}")
     (folder / "preprocessing.json").write_text("{}")
+    if validation_accuracy is not None:
+        (folder / "metrics.json").write_text(json.dumps({"validation_accuracy": validation_accuracy}))
     return folder
 
 

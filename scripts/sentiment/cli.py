@@ -48,6 +48,8 @@ COMMANDS = {
     "snapshot": Command("sentiment.infra.snapshot", "refresh the committed template snapshots", GROUPS[4]),
     "lint-templates": Command("sentiment.checks.lint_templates",
                               "cfn-lint over the synthesized templates, as a table", GROUPS[4]),
+    "diff": Command("sentiment.infra.diff", "what the current templates change against tests/snapshots/ at a git ref",
+                    GROUPS[4]),
 }
 
 

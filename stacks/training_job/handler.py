@@ -6,6 +6,12 @@ computed by the stack from everything that shapes the model, so an update with t
 changes nothing and an update with a new name trains again; CloudFormation then deletes the old
 resource, which is a no-op for a finished job.
 
+When the job has completed, the quality gate runs: the properties name a metric of the job's
+MetricDefinitions and its minimum ("QualityGate"), and the metric's final value in
+DescribeTrainingJob's FinalMetricDataList must reach it. Below the minimum, or with no value at all
+(the log never printed the line the regex reads), the resource fails, so CloudFormation rolls the
+deployment back and the endpoint keeps serving the previous model.
+
 The two entry points only build the client; everything else takes it as an argument, so tests
 drive it through botocore's Stubber.
 """
@@ -58,11 +64,32 @@ def check_complete(event: dict, sagemaker) -> dict:
     if status == "InProgress":
         return {"IsComplete": False}
     if status == "Completed":
+        check_quality(job, event["ResourceProperties"].get("QualityGate"))
         return {"IsComplete": True, "Data": {
             "TrainingJobName": job_name,
             "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"],
         }}
     raise TrainingJobError(ended_message(job))
+
+
+def check_quality(job: dict, gate: dict | None) -> None:
+    """Raises TrainingJobError when the gate's metric is missing or below its minimum."""
+    if not gate:
+        return
+    metric, minimum = gate["MetricName"], float(gate["MinValue"])
+    if minimum <= 0:
+        return
+    values = {item["MetricName"]: item["Value"] for item in job.get("FinalMetricDataList", [])}
+    name = job["TrainingJobName"]
+    if metric not in values:
+        published = ", ".join(sorted(values)) or "none"
+        raise TrainingJobError(
+            f"Quality gate: training job {name} published no {metric} (metrics published: {published}), "
+            f"so it cannot be checked against minValidationAccuracy {minimum}; the model is not deployed")
+    if values[metric] < minimum:
+        raise TrainingJobError(
+            f"Quality gate: {metric} {values[metric]:.4f} of training job {name} is below "
+            f"minValidationAccuracy {minimum}; the model is not deployed")
 
 
 def start_or_adopt(sagemaker, props: dict) -> None:
@@ -111,12 +138,17 @@ def training_job_request(props: dict) -> dict:
     scalar over as a string)."""
     use_spot = str(props["UseSpot"]).lower() == "true"
     stopping = {"MaxRuntimeInSeconds": int(props["MaxRuntimeSeconds"])}
+    algorithm = {"TrainingImage": props["TrainingImage"], "TrainingInputMode": "File"}
+    if props.get("MetricDefinitions"):
+        # SageMaker reads these from the job's log and reports them in DescribeTrainingJob.
+        algorithm["MetricDefinitions"] = [{"Name": item["Name"], "Regex": item["Regex"]}
+                                          for item in props["MetricDefinitions"]]
     if use_spot:
         stopping["MaxWaitTimeInSeconds"] = int(props["MaxWaitSeconds"])
     return {
         "TrainingJobName": props["JobName"],
         "RoleArn": props["RoleArn"],
-        "AlgorithmSpecification": {"TrainingImage": props["TrainingImage"], "TrainingInputMode": "File"},
+        "AlgorithmSpecification": algorithm,
         "HyperParameters": {key: str(value) for key, value in props["Hyperparameters"].items()},
         "InputDataConfig": [{
             "ChannelName": "training",

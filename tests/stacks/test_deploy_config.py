@@ -109,6 +109,8 @@ def test_a_local_model_file_must_be_a_gzipped_tarball(tmp_path):
 
 def test_a_local_model_needs_no_dataset(tmp_path):
     (tmp_path / "model.pt").write_bytes(b"weights")
+    # The quality gate reads it (tests/stacks/test_quality_gate.py).
+    (tmp_path / "metrics.json").write_text(json.dumps({"validation_accuracy": 0.92}))
 
     config = DeploymentConfig.from_context({"modelArtifact": str(tmp_path), "trainingData": "/nowhere"}.get)
 

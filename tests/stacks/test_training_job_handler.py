@@ -6,6 +6,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from stacks.quality_gate import GATE_METRIC, METRIC_DEFINITIONS
 from stacks.training_job import handler
 
 JOB = "sentiment-0123456789abcdef"
@@ -26,7 +27,12 @@ PROPS = {
     "UseSpot": "false",
     "MaxRuntimeSeconds": "2700",
     "MaxWaitSeconds": "3000",
+    "MetricDefinitions": [dict(item) for item in METRIC_DEFINITIONS],
+    # CloudFormation hands numbers over as strings.
+    "QualityGate": {"MetricName": GATE_METRIC, "MinValue": "0.9"},
 }
+PASSING = [{"MetricName": GATE_METRIC, "Value": 0.9212, "Timestamp": "2026-11-28T10:20:00Z"},
+           {"MetricName": "validation:loss", "Value": 0.2012, "Timestamp": "2026-11-28T10:20:00Z"}]
 
 
 @pytest.fixture
@@ -74,7 +80,8 @@ def test_create_starts_the_job_with_the_channel_code_and_limits_from_the_propert
     stubber.add_response("create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/x"}, {
         "TrainingJobName": JOB,
         "RoleArn": PROPS["RoleArn"],
-        "AlgorithmSpecification": {"TrainingImage": PROPS["TrainingImage"], "TrainingInputMode": "File"},
+        "AlgorithmSpecification": {"TrainingImage": PROPS["TrainingImage"], "TrainingInputMode": "File",
+                                   "MetricDefinitions": PROPS["MetricDefinitions"]},
         "HyperParameters": PROPS["Hyperparameters"],
         "InputDataConfig": [{"ChannelName": "training", "DataSource": {"S3DataSource": {
             "S3DataType": "S3Prefix", "S3Uri": "s3://artifacts/training-data/abc/",
@@ -110,9 +117,10 @@ def test_a_job_still_in_progress_is_not_complete(sagemaker):
 
 
 def test_a_completed_job_hands_its_model_to_the_stack(sagemaker):
-    """The endpoint's model data comes from this attribute."""
+    """The endpoint's model data comes from this attribute (the quality gate passes: 0.9212 >= 0.9)."""
     client, stubber = sagemaker
-    stubber.add_response("describe_training_job", description("Completed"), {"TrainingJobName": JOB})
+    stubber.add_response("describe_training_job", description("Completed", FinalMetricDataList=PASSING),
+                         {"TrainingJobName": JOB})
 
     result = handler.check_complete(event("Create", JOB), client)
 
@@ -209,3 +217,63 @@ def test_a_failed_job_of_the_same_name_explains_how_to_train_again(sagemaker):
 
     with pytest.raises(handler.TrainingJobError, match="failed: OOM.*-c seed="):
         handler.handle_event(event("Create"), client)
+
+
+# Quality gate --------------------------------------------------------------------------------
+
+def test_a_model_below_the_minimum_accuracy_fails_the_deployment_naming_metric_value_and_threshold(sagemaker):
+    client, stubber = sagemaker
+    low = [{"MetricName": GATE_METRIC, "Value": 0.8731, "Timestamp": "2026-11-28T10:20:00Z"}]
+    stubber.add_response("describe_training_job", description("Completed", FinalMetricDataList=low),
+                         {"TrainingJobName": JOB})
+
+    with pytest.raises(handler.TrainingJobError) as error:
+        handler.check_complete(event("Create", JOB), client)
+
+    assert str(error.value) == (f"Quality gate: validation:accuracy 0.8731 of training job {JOB} is below "
+                                "minValidationAccuracy 0.9; the model is not deployed")
+
+
+def test_a_model_exactly_at_the_minimum_passes(sagemaker):
+    client, stubber = sagemaker
+    edge = [{"MetricName": GATE_METRIC, "Value": 0.9, "Timestamp": "2026-11-28T10:20:00Z"}]
+    stubber.add_response("describe_training_job", description("Completed", FinalMetricDataList=edge),
+                         {"TrainingJobName": JOB})
+
+    assert handler.check_complete(event("Create", JOB), client)["IsComplete"] is True
+
+
+@pytest.mark.parametrize("published", [[], [{"MetricName": "validation:loss", "Value": 0.2,
+                                             "Timestamp": "2026-11-28T10:20:00Z"}]])
+def test_missing_metrics_fail_the_deployment_instead_of_passing_silently(sagemaker, published):
+    """No value (the regex matched nothing, or a job trained before the metrics existed) is a failure."""
+    client, stubber = sagemaker
+    extra = {"FinalMetricDataList": published} if published else {}
+    stubber.add_response("describe_training_job", description("Completed", **extra), {"TrainingJobName": JOB})
+
+    with pytest.raises(handler.TrainingJobError, match=r"published no validation:accuracy \(metrics published: "
+                                                       r"(none|validation:loss)\), so it cannot be checked "
+                                                       r"against minValidationAccuracy 0.9"):
+        handler.check_complete(event("Create", JOB), client)
+
+
+def test_a_minimum_of_zero_turns_the_gate_off(sagemaker):
+    client, stubber = sagemaker
+    stubber.add_response("describe_training_job", description("Completed"), {"TrainingJobName": JOB})
+
+    result = handler.check_complete(event("Create", JOB, QualityGate={"MetricName": GATE_METRIC, "MinValue": "0.0"}),
+                                    client)
+
+    assert result["IsComplete"] is True
+
+
+def test_a_lower_threshold_on_the_same_job_is_checked_again_on_update(sagemaker):
+    """Same inputs, same job name: no new training, but the new threshold is applied."""
+    client, stubber = sagemaker
+    low = [{"MetricName": GATE_METRIC, "Value": 0.8731, "Timestamp": "2026-11-28T10:20:00Z"}]
+    stubber.add_response("describe_training_job", description("Completed", FinalMetricDataList=low),
+                         {"TrainingJobName": JOB})
+    update = event("Update", JOB, QualityGate={"MetricName": GATE_METRIC, "MinValue": "0.85"})
+
+    assert handler.handle_event(update, client) == {"PhysicalResourceId": JOB}
+    assert handler.check_complete(update, client)["IsComplete"] is True
