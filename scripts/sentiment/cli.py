@@ -26,6 +26,8 @@ COMMANDS = {
                              "rebuild models/default from the raw IMDb data, timed and documented", GROUPS[0]),
     "package": Command("sentiment.packaging", "build model.tar.gz (weights + code/) from a model folder", GROUPS[0]),
     "evaluate": Command("sentiment.evaluation.evaluate", "test-split figures and plots of a model", GROUPS[1]),
+    "baseline": Command("sentiment.evaluation.baseline",
+                        "the NB-weighted 1-3-gram logistic regression beside the model, same sets", GROUPS[1]),
     "batch-score": Command("sentiment.evaluation.batch_score", "score a file of reviews on every core", GROUPS[1]),
     "batch-transform": Command("sentiment.evaluation.batch_transform",
                                "score a file of reviews with a SageMaker Batch Transform job", GROUPS[1]),
