@@ -91,7 +91,8 @@ def load_predictor(model_dir: Path) -> Predictor:
     model = SentimentLSTM(config)
     try:
         state = torch.load(model_dir / "model.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict({name: tensor.float() for name, tensor in state.items()})
+        model.load_state_dict({name: tensor.float() if tensor.is_floating_point() else tensor
+                               for name, tensor in state.items()})
     except (RuntimeError, OSError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ArtifactError(f"{model_dir / 'model.pt'}: weights do not fit model_config.json ({first_line})") from None

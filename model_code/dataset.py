@@ -7,6 +7,14 @@
     <split>.offsets.npy   review i is ids[offsets[i]:offsets[i + 1]] (int64)
     <split>.labels.npy    1 = positive, 0 = negative (uint8)
 
+Splits: train and validation (whole reviews), train_windows and validation_short (sentence
+windows and snippets cut from them, labelled as their review; optional).
+
+The unlabelled reviews (the `unlabelled` channel) are a folder of their own:
+
+    unlabelled.json       count and the sha256 of the vocab.json they were encoded with
+    unlabelled.ids.npy, unlabelled.offsets.npy
+
 Only .npy and .json files, loaded with allow_pickle=False.
 """
 from __future__ import annotations
@@ -82,6 +90,7 @@ def save_dataset(folder: Path, splits: dict[str, EncodedSplit], vocabulary: list
             for name, split in splits.items()
         },
         "vocabulary_size": len(vocabulary) + 2,
+        "vocabulary_sha256": sha256_file(folder / "vocab.json"),
         "files": {name: sha256_file(folder / name) for name in files},
     }
     write_json(folder / "manifest.json", manifest)
@@ -119,3 +128,31 @@ def load_dataset(folder: Path, verify: bool = True) -> tuple[dict[str, EncodedSp
     vocabulary = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
     settings = json.loads((folder / "preprocessing.json").read_text(encoding="utf-8"))
     return splits, vocabulary, settings, manifest
+
+
+def save_unlabelled(folder: Path, sequences: list[list[int]], vocabulary_sha256: str) -> int:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    split = EncodedSplit.from_lists(sequences, [0] * len(sequences))
+    np.save(folder / "unlabelled.ids.npy", split.ids, allow_pickle=False)
+    np.save(folder / "unlabelled.offsets.npy", split.offsets, allow_pickle=False)
+    write_json(folder / "unlabelled.json", {"format_version": FORMAT_VERSION, "reviews": len(split),
+                                            "tokens": len(split.ids), "vocabulary_sha256": vocabulary_sha256})
+    return len(split)
+
+
+def load_unlabelled(folder: Path, manifest: dict) -> EncodedSplit:
+    """The unlabelled reviews, checked to be encoded with the training folder's vocabulary."""
+    folder = Path(folder)
+    meta_path = folder / "unlabelled.json"
+    if not meta_path.is_file():
+        raise DatasetError(f"{meta_path}: not found; `sentiment prepare` writes it where the source has unlabelled reviews")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("vocabulary_sha256") != manifest.get("vocabulary_sha256"):
+        raise DatasetError(f"{meta_path}: encoded with another vocabulary than the training data; prepare both together")
+    try:
+        ids = np.load(folder / "unlabelled.ids.npy", allow_pickle=False)
+        offsets = np.load(folder / "unlabelled.offsets.npy", allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{folder}/unlabelled.*.npy: cannot be read ({error})") from None
+    return EncodedSplit(ids=ids, offsets=offsets, labels=np.zeros(len(offsets) - 1, dtype=np.uint8))

@@ -1,5 +1,11 @@
 """The sentiment classifier: an LSTM over word embeddings, read out by pooling over the real
-(unpadded) steps of each review, returning one logit per review."""
+(unpadded) steps of each review, and beside it an NB-weighted linear model over word 1-3-grams
+(ngrams.py); a small length-aware layer combines the two logits into one calibrated logit.
+
+The two parts err differently (the LSTM reads order and negation, the n-gram model counts
+evidence across the whole review), so their combination beats either; the combining layer is
+fitted on held-out reviews and snippets, which also calibrates the probability. Without the
+n-gram part (ngram_features = 0) the model is the LSTM alone."""
 from __future__ import annotations
 
 import json
@@ -7,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from ngrams import NgramScorer
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -25,13 +32,9 @@ class ModelConfig:
     # "last": the final hidden state(s) (the original read-out, at the true length);
     # "pool": max and mean over the LSTM outputs of the real steps, plus the final states.
     readout: str = "pool"
-    # A second head beside the LSTM: the mean of embeddings of the review's words and hashed word
-    # pairs (a fastText-style bag of n-grams), read out by its own linear layer. Both heads are
-    # trained on the label, and the model's logit is their mean, so the two act as an ensemble
-    # whose errors differ. Pairs are hashed from the ids inside forward(), so serving needs
-    # nothing beyond the word ids. 0 switches the head off.
-    bigram_buckets: int = 0
-    bigram_dim: int = 16
+    # The n-gram part: how many n-grams it knows (0 = none) and their longest length in words.
+    ngram_features: int = 0
+    ngram_order: int = 3
 
     def __post_init__(self) -> None:
         if self.readout not in ("last", "pool"):
@@ -42,7 +45,12 @@ class ModelConfig:
 
     @classmethod
     def load(cls, path: Path) -> ModelConfig:
-        return cls(**json.loads(Path(path).read_text()))
+        data = json.loads(Path(path).read_text())
+        # Models of earlier versions name a bag-of-n-grams head that they had switched off.
+        if not data.get("bigram_buckets", 0):
+            data.pop("bigram_buckets", None)
+            data.pop("bigram_dim", None)
+        return cls(**data)
 
 
 class SentimentLSTM(nn.Module):
@@ -75,28 +83,16 @@ class SentimentLSTM(nn.Module):
             features *= 3
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(features, 1)
-        if config.bigram_buckets:
-            self.ngrams = nn.EmbeddingBag(config.vocab_size + config.bigram_buckets, config.bigram_dim, mode="mean")
-            self.ngram_classifier = nn.Linear(config.bigram_dim, 1)
+        if config.ngram_features:
+            self.ngrams = NgramScorer(config.ngram_features, config.vocab_size, config.ngram_order)
+            self.combiner = LengthAwareCombiner()
 
-    def _ngram_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logit of the bag-of-n-grams head: words and hashed word pairs, averaged."""
-        batch, steps = ids.shape
-        positions = torch.arange(steps, device=ids.device).unsqueeze(0)
-        words = positions < lengths.unsqueeze(1)
-        if steps > 1:
-            pairs = (ids[:, :-1] * 1_000_003 + ids[:, 1:]) % self.config.bigram_buckets + self.config.vocab_size
-            pair_mask = positions[:, :-1] < (lengths - 1).unsqueeze(1)
-        else:
-            pairs = ids.new_zeros((batch, 0))
-            pair_mask = words[:, :0]
-        grams = torch.cat([ids, pairs], dim=1)
-        mask = torch.cat([words, pair_mask], dim=1)
-        counts = mask.sum(dim=1)
-        offsets = torch.cumsum(counts, 0) - counts
-        # An empty review has an empty bag, which EmbeddingBag maps to zeros: the head's bias.
-        bag = self.ngrams(grams[mask], offsets)
-        return self.ngram_classifier(self.dropout(bag)).squeeze(1)
+    def attach_ngrams(self, scorer: NgramScorer, combiner: LengthAwareCombiner) -> None:
+        """Adds a fitted n-gram part and the layer that combines it with the LSTM."""
+        from dataclasses import replace
+
+        self.config = replace(self.config, ngram_features=len(scorer.keys), ngram_order=scorer.order)
+        self.ngrams, self.combiner = scorer, combiner
 
     @staticmethod
     def _run(lstm: nn.LSTM, inputs: torch.Tensor, lengths: torch.Tensor, packed: bool) -> torch.Tensor:
@@ -106,9 +102,18 @@ class SentimentLSTM(nn.Module):
         return pad_packed_sequence(lstm(sequence)[0], batch_first=True, total_length=inputs.shape[1])[0]
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None,
-                heads: bool = False):
+                embedded: torch.Tensor | None = None) -> torch.Tensor:
         """ids: (batch, steps) padded with 0; lengths: (batch,) real token counts, may be 0.
-        Returns (batch,) logits, or with heads=True (logits, [logits of each head]) for training.
+        Returns (batch,) logits of the whole model. embedded, when given, replaces the embedding
+        layer's output (for attributions over the embeddings)."""
+        lstm = self.lstm_logits(ids, lengths, packed, embedded)
+        if not self.config.ngram_features:
+            return lstm
+        return self.combiner(lstm, self.ngrams(ids, lengths.to("cpu")), lengths.to("cpu"))
+
+    def lstm_logits(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None,
+                    embedded: torch.Tensor | None = None) -> torch.Tensor:
+        """The LSTM part's logits alone (what training fits before the n-gram part exists).
         packed=None picks packed sequences unless gradients are needed."""
         if packed is None:
             packed = not (self.training and torch.is_grad_enabled())
@@ -126,7 +131,7 @@ class SentimentLSTM(nn.Module):
         reverse = torch.where(real, safe_lengths.unsqueeze(1) - 1 - positions, positions)
         last = (safe_lengths - 1).view(-1, 1, 1)
 
-        outputs = self.embedding_dropout(self.embedding(ids))
+        outputs = self.embedding_dropout(self.embedding(ids) if embedded is None else embedded)
         if self.training and self.config.word_dropout > 0:
             keep = torch.rand(ids.shape, device=ids.device) >= self.config.word_dropout
             outputs = outputs * keep.unsqueeze(2).to(outputs.dtype)
@@ -153,11 +158,42 @@ class SentimentLSTM(nn.Module):
             maxed = outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
             mean = (outputs * mask).sum(dim=1) / safe_lengths.unsqueeze(1).to(outputs.dtype)
             features = features + [maxed, mean]
-        head_logits = [self.classifier(self.dropout(torch.cat(features, dim=1))).squeeze(1)]
-        if self.config.bigram_buckets:
-            head_logits.append(self._ngram_logits(ids, lengths))
-        logits = torch.stack(head_logits).mean(dim=0)
-        return (logits, head_logits) if heads else logits
+        return self.classifier(self.dropout(torch.cat(features, dim=1))).squeeze(1)
+
+
+class LengthAwareCombiner(nn.Module):
+    """logit = (a0 + a1 s) * lstm + (b0 + b1 s) * ngrams + c0 + c1 s, with s = 20 / (20 + words):
+    near 1 for a sentence, near 0 for a full review, so a snippet and a review can lean on the
+    two parts differently. Fitted on held-out data (train.py), which also calibrates it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.coefficients = nn.Parameter(torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0, 0.0]))
+
+    @staticmethod
+    def shortness(lengths: torch.Tensor) -> torch.Tensor:
+        return 20.0 / (20.0 + lengths.to(torch.float32))
+
+    def forward(self, lstm: torch.Tensor, ngrams: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        a0, a1, b0, b1, c0, c1 = self.coefficients.float()
+        s = self.shortness(lengths)
+        return (a0 + a1 * s) * lstm + (b0 + b1 * s) * ngrams + c0 + c1 * s
+
+    def fit(self, lstm: torch.Tensor, ngrams: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
+            l2: float = 1e-3) -> float:
+        """Logistic regression of the labels on the six terms; returns the final mean loss."""
+        optimizer = torch.optim.LBFGS([self.coefficients], lr=1, max_iter=200, line_search_fn="strong_wolfe")
+        loss_fn = nn.BCEWithLogitsLoss()
+
+        def closure():
+            optimizer.zero_grad()
+            loss = loss_fn(self(lstm, ngrams, lengths), labels) + l2 * self.coefficients.pow(2).sum()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        with torch.no_grad():
+            return float(loss_fn(self(lstm, ngrams, lengths), labels))
 
 
 def pad_batch(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

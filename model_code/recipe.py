@@ -17,7 +17,11 @@ class Recipe:
     word_dropout: float = 0.25
     word_vectors: str = "ppmi"
     context_window: int = 5
+    ngram_order: int = 3
+    ngram_min_count: int = 2
+    ngram_l2: float = 1e-5
     # training
+    windows: bool = True
     epochs: int = 6
     batch_size: int = 64
     lr: float = 3e-3

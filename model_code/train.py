@@ -2,9 +2,15 @@
 """Train the sentiment LSTM on a processed dataset folder (scripts/prepare_data.py).
 
 SageMaker runs it as the training entry point: hyperparameters arrive as flags, and
-SM_CHANNEL_TRAINING, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR give the default paths. Locally:
+SM_CHANNEL_TRAINING, SM_CHANNEL_UNLABELLED, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR give the default
+paths. Locally:
 
-    python model_code/train.py --data-dir data/processed --model-dir build/model
+    sentiment train --data-dir data/processed --unlabelled-dir data/processed-unlabelled --model-dir build/model
+
+Steps: word vectors from co-occurrences in the training and unlabelled reviews; the LSTM, trained
+on the training reviews and their sentence windows, early-stopped on validation; the n-gram
+part (ngrams.py) fitted on the same training texts; the layer that combines the two, fitted on
+the validation reviews and snippets; figures of each part and of the whole on validation.
 """
 from __future__ import annotations
 
@@ -23,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from artifact import write_model_dir
-from dataset import DatasetError, EncodedSplit, load_dataset
-from network import ModelConfig, SentimentLSTM, pad_batch
+from dataset import DatasetError, EncodedSplit, load_dataset, load_unlabelled
+from network import LengthAwareCombiner, ModelConfig, SentimentLSTM, pad_batch
+from ngrams import fit_ngram_scorer
 from preprocessing import TextSettings
 from recipe import RECIPE
 from torch import nn
@@ -47,6 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     paths = parser.add_argument_group("paths (SageMaker sets the environment variables)")
     paths.add_argument("--data-dir", default=env("SM_CHANNEL_TRAINING", "data/processed"),
                        help="processed dataset folder (default: $SM_CHANNEL_TRAINING or data/processed)")
+    paths.add_argument("--unlabelled-dir", default=env("SM_CHANNEL_UNLABELLED"),
+                       help="encoded unlabelled reviews for the word vectors, from `sentiment prepare` "
+                            "(default: $SM_CHANNEL_UNLABELLED, or none)")
     paths.add_argument("--model-dir", default=env("SM_MODEL_DIR", "build/model"),
                        help="where the model directory is written (default: $SM_MODEL_DIR or build/model)")
     paths.add_argument("--output-data-dir", default=env("SM_OUTPUT_DATA_DIR", "build/output"),
@@ -61,15 +71,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     model.add_argument("--dropout", type=float, default=RECIPE.dropout, help="dropout before the classifier (default: %(default)s)")
     model.add_argument("--word-dropout", type=float, default=RECIPE.word_dropout,
                        help="share of whole words hidden at each training step (default: %(default)s)")
-    model.add_argument("--bigram-buckets", type=int, default=0,
-                       help="hashed word-pair buckets of the bag-of-n-grams head, 0 = no such head (default: 0)")
-    model.add_argument("--bigram-dim", type=int, default=16, help="bag-of-n-grams embedding size (default: 16)")
+    model.add_argument("--ngram-order", type=int, default=RECIPE.ngram_order,
+                       help="longest n-gram of the NB-weighted n-gram part, 0 = LSTM alone (default: %(default)s)")
+    model.add_argument("--ngram-min-count", type=int, default=RECIPE.ngram_min_count,
+                       help="n-grams kept: those in at least this many training texts (default: %(default)s)")
+    model.add_argument("--ngram-l2", type=float, default=RECIPE.ngram_l2,
+                       help="L2 penalty of the n-gram part's logistic regression (default: %(default)s)")
     model.add_argument("--word-vectors", choices=("ppmi", "random"), default=RECIPE.word_vectors,
                        help="embedding start: 'ppmi', vectors from word co-occurrences in the training "
                             "reviews (model_code/word_vectors.py), or 'random' (default: %(default)s)")
     model.add_argument("--context-window", type=int, default=RECIPE.context_window,
                        help="words either side counted as context for --word-vectors ppmi (default: %(default)s)")
     fit = parser.add_argument_group("training")
+    fit.add_argument("--windows", type=flag, default=RECIPE.windows,
+                     help="also learn from the sentence windows of the training reviews (train_windows), "
+                          "for short texts (default: %(default)s)")
     fit.add_argument("--epochs", type=int, default=RECIPE.epochs, help="maximum epochs (default: %(default)s)")
     fit.add_argument("--batch-size", type=int, default=RECIPE.batch_size, help="reviews per step (default: %(default)s)")
     fit.add_argument("--lr", type=float, default=RECIPE.lr, help="peak Adam learning rate (default: %(default)s)")
@@ -97,9 +113,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                      help="seconds-long smoke run: one epoch of at most 3 batches")
     fit.add_argument("--quiet", action="store_true", help="no per-batch progress bar")
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers", "context_window"):
+    for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers", "context_window",
+                 "ngram_min_count"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.ngram_order <= 3:
+        parser.error("--ngram-order must be 0 (no n-gram part), 1, 2 or 3")
     if args.adversarial < 0:
         parser.error("--adversarial must be 0 (off) or more")
     for name in ("dropout", "word_dropout"):
@@ -136,13 +155,8 @@ def concatenate(first: EncodedSplit, second: EncodedSplit) -> EncodedSplit:
 
 
 def batch_loss(model: SentimentLSTM, loss_fn, ids, lengths, labels) -> tuple[torch.Tensor, torch.Tensor]:
-    logits, head_logits = model(ids, lengths, heads=True)
-    loss = loss_fn(logits, labels)
-    if len(head_logits) > 1:
-        # Each head also learns the label on its own, so the two stay different models
-        # whose mean (the served logit) averages out their errors.
-        loss = (loss + sum(loss_fn(h, labels) for h in head_logits) / len(head_logits)) / 2
-    return logits, loss
+    logits = model.lstm_logits(ids, lengths)
+    return logits, loss_fn(logits, labels)
 
 
 @contextlib.contextmanager
@@ -186,6 +200,51 @@ def evaluate(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256) -
     return {"loss": total_loss / len(split), "accuracy": correct / len(split)}
 
 
+@torch.no_grad()
+def part_logits(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256):
+    """Each review's LSTM logit and n-gram logit, its length and label, in the split's order."""
+    model.eval()
+    lstm, ngram = torch.zeros(len(split)), torch.zeros(len(split))
+    order = sorted(range(len(split)), key=lambda i: split.offsets[i + 1] - split.offsets[i])
+    for start in range(0, len(order), batch_size):
+        chunk = order[start: start + batch_size]
+        ids, lengths, _ = tensors(split, chunk)
+        lstm[chunk] = model.lstm_logits(ids, lengths)
+        ngram[chunk] = model.ngrams(ids, lengths)
+    return lstm, ngram, torch.as_tensor(split.lengths()), torch.as_tensor(split.labels, dtype=torch.float32)
+
+
+def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, held_out: list[EncodedSplit], args) -> None:
+    """Fits the n-gram part on the training texts and the combining layer on held-out texts."""
+    scorer = fit_ngram_scorer(fit_on.ids, fit_on.offsets, fit_on.labels, model.config.vocab_size,
+                              order=args.ngram_order, min_count=args.ngram_min_count, l2=args.ngram_l2,
+                              iterations=3 if args.dry_run else 60, log=lambda m: print(m, flush=True))
+    model.attach_ngrams(scorer, LengthAwareCombiner())
+    if not held_out:
+        print("combining layer: nothing held out, the two logits are added", flush=True)
+        return
+    parts = [part_logits(model, split) for split in held_out]
+    lstm, ngram, lengths, labels = (torch.cat(values) for values in zip(*parts))
+    loss = model.combiner.fit(lstm, ngram, lengths, labels)
+    print(f"combining layer: {[round(c, 3) for c in model.combiner.coefficients.tolist()]}, "
+          f"held-out loss {loss:.4f}", flush=True)
+
+
+def part_figures(model: SentimentLSTM, splits: dict[str, EncodedSplit]) -> dict:
+    """Accuracy of the LSTM alone, the n-gram part alone and the whole, per held-out split."""
+    figures = {}
+    for name, split in splits.items():
+        lstm, ngram, lengths, labels = part_logits(model, split)
+        with torch.no_grad():
+            whole = model.combiner(lstm, ngram, lengths)
+        figures[name] = {part: float(((logits > 0).float() == labels).float().mean())
+                         for part, logits in (("lstm", lstm), ("ngrams", ngram), ("model", whole))}
+        figures[name]["reviews"] = len(split)
+        print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in figures[name].items() if k != "reviews"),
+              flush=True)
+    return figures
+
+
 def plot_curve(history: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -222,11 +281,21 @@ def train(args: argparse.Namespace) -> dict:
     splits, vocabulary, settings_json, manifest = load_dataset(Path(args.data_dir))
     settings = TextSettings.from_json(settings_json)
     train_split, validation_split = splits["train"], splits["validation"]
+    short_split = splits.get("validation_short")
+    texts_split = train_split  # the reviews whose words the word vectors are learned from
     if args.fit_all:
         train_split = concatenate(train_split, validation_split)
-        validation_split = None
+        texts_split = train_split
+        validation_split, short_split = None, None
         print("fitting on training + validation reviews: every epoch runs, nothing is held out", flush=True)
-    print(f"data: {len(train_split)} training and {len(validation_split or [])} validation reviews, "
+    if args.windows:
+        if "train_windows" not in splits:
+            raise DatasetError(f"{args.data_dir}: no train_windows split for --windows; prepare it again "
+                               "with this version of `sentiment prepare`, or pass --windows false")
+        train_split = concatenate(train_split, splits["train_windows"])
+    unlabelled = load_unlabelled(Path(args.unlabelled_dir), manifest) if args.unlabelled_dir else None
+    print(f"data: {len(train_split)} training texts, {len(validation_split or [])} validation reviews, "
+          f"{len(short_split or [])} validation snippets, {len(unlabelled or [])} unlabelled reviews, "
           f"vocabulary {len(vocabulary) + 2}, text mode {settings.mode}", flush=True)
 
     # Build model -------------------------------------------------------------------------
@@ -234,16 +303,17 @@ def train(args: argparse.Namespace) -> dict:
         vocab_size=len(vocabulary) + 2, embedding_dim=args.embedding_dim, hidden_dim=args.hidden_dim,
         num_layers=args.num_layers, bidirectional=args.bidirectional, dropout=args.dropout,
         word_dropout=args.word_dropout,
-        readout=args.readout, bigram_buckets=args.bigram_buckets, bigram_dim=args.bigram_dim)
+        readout=args.readout)
     model = SentimentLSTM(config)
     if args.word_vectors == "ppmi":
         vectors_started = time.perf_counter()
-        vectors = cooccurrence_vectors(train_split.ids, train_split.offsets, config.vocab_size,
+        corpus = texts_split if unlabelled is None else concatenate(texts_split, unlabelled)
+        vectors = cooccurrence_vectors(corpus.ids, corpus.offsets, config.vocab_size,
                                        config.embedding_dim, window=args.context_window, seed=args.seed)
         seen_words = vectors.norm(dim=1) > 0
         with torch.no_grad():
             model.embedding.weight[seen_words] = vectors[seen_words]
-        print(f"word vectors: {int(seen_words.sum()):,} words from co-occurrences in the training reviews "
+        print(f"word vectors: {int(seen_words.sum()):,} words from co-occurrences in {len(corpus):,} reviews "
               f"in {time.perf_counter() - vectors_started:.0f} s", flush=True)
     print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {asdict(config)}", flush=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -335,14 +405,27 @@ def train(args: argparse.Namespace) -> dict:
             if averaged["accuracy"] > best_accuracy:
                 best_state, best_accuracy, selected = mean_state, averaged["accuracy"], mean_label
 
-    # Save --------------------------------------------------------------------------------
     model.load_state_dict(best_state)
+
+    # The n-gram part and the combining layer -----------------------------------------------
+    held_out = {name: split for name, split in (("validation", validation_split), ("validation_short", short_split))
+                if split is not None and len(split)}
+    parts = {}
+    if args.ngram_order:
+        add_ngram_part(model, train_split, list(held_out.values()), args)
+        parts = part_figures(model, held_out)
+        if validation_split is not None:
+            best_accuracy = parts["validation"]["model"]
+
+    # Save --------------------------------------------------------------------------------
     metrics = {
         "best_epoch": best_epoch,
         "selected_weights": selected,
         "validation_accuracy": best_accuracy if validation_split else None,
         "fit_on_validation_reviews": bool(args.fit_all),
         "averaged_validation_accuracy": averaged["accuracy"] if averaged else None,
+        "validation_by_part": parts,
+        "validation_short_accuracy": parts.get("validation_short", {}).get("model"),
         "history": history,
         "training_seconds": round(time.perf_counter() - started, 1),
         "hyperparameters": {k: v for k, v in vars(args).items() if not k.endswith("_dir")},

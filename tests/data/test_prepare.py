@@ -30,7 +30,10 @@ def make_tarball(path, rows, split="train"):
 
 def test_output_folder_holds_arrays_vocabulary_settings_and_a_verified_manifest(tiny_dataset):
     splits, vocabulary, settings, manifest = load_dataset(tiny_dataset)
-    assert set(splits) == {"train", "validation"}
+    # The synthetic reviews have two sentences: too few for windows and snippets (3+), so those
+    # splits are there and empty.
+    assert set(splits) == {"train", "validation", "train_windows", "validation_short"}
+    assert len(splits["train_windows"]) == len(splits["validation_short"]) == 0
     assert manifest["splits"]["train"]["reviews"] + manifest["splits"]["validation"]["reviews"] == 600
     assert manifest["splits"]["validation"]["reviews"] == 60
     assert splits["train"].ids.dtype == np.int32 and splits["train"].labels.dtype == np.uint8
@@ -146,3 +149,67 @@ def test_only_http_urls_are_downloaded(tmp_path):
 
     with pytest.raises(SourceError, match="only http"):
         download("file:///etc/passwd", cache_dir=tmp_path)
+
+
+def long_reviews(count, seed):
+    rows = synthetic_reviews(count, seed=seed)
+    for row in rows:
+        row["text"] = row["text"].replace(".<br /><br />", ". It went on. ") + ". The end."
+    return rows
+
+
+def test_unlabelled_reviews_and_short_texts_come_from_every_source_layout(tmp_path):
+    """The original archive keeps the unlabelled reviews in train/unsup/, the JSON-lines copy in
+    unsup.jsonl.gz: prepare reads both, encodes them with the training vocabulary into the
+    unlabelled channel, and cuts windows and snippets from the labelled reviews."""
+    rows = long_reviews(80, seed=4)
+    unlabelled = [{"text": row["text"], "id": f"{i}_0"} for i, row in enumerate(synthetic_reviews(30, seed=5))]
+    jsonl_dir = tmp_path / "jsonl"
+    write_jsonl(jsonl_dir / "train.jsonl.gz", rows)
+    write_jsonl(jsonl_dir / "unsup.jsonl.gz", unlabelled)
+    folder = write_aclimdb(tmp_path / "extracted", "train", rows)
+    (folder / "train" / "unsup").mkdir()
+    for row in unlabelled:
+        (folder / "train" / "unsup" / f"{row['id']}.txt").write_text(row["text"], encoding="utf-8")
+    tarball = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        for row in rows + unlabelled:
+            data = row["text"].encode("utf-8")
+            kind = "unsup" if "label" not in row else ("pos" if row["label"] else "neg")
+            info = tarfile.TarInfo(f"aclImdb/train/{kind}/{row['id']}.txt")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    outputs = []
+    for index, source in enumerate((jsonl_dir, folder, tarball)):
+        out = tmp_path / f"out{index}"
+        assert run(source, out) == 0
+        splits, _, _, manifest = load_dataset(out)
+        # Up to three windows per review; a window outside 3-60 words is left out.
+        assert 2 * len(splits["train"]) < len(splits["train_windows"]) <= 3 * len(splits["train"])
+        assert len(splits["validation"]) < len(splits["validation_short"]) <= 2 * len(splits["validation"])
+        assert set(splits["train_windows"].labels) == {0, 1}
+        channel = tmp_path / f"out{index}-unlabelled"
+        meta = json.loads((channel / "unlabelled.json").read_text())
+        assert meta["reviews"] == 30 and meta["vocabulary_sha256"] == manifest["vocabulary_sha256"]
+        outputs.append((manifest["files"], (channel / "unlabelled.ids.npy").read_bytes()))
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_a_source_without_unlabelled_reviews_still_prepares(tmp_path, tiny_imdb, capsys):
+    assert run(tiny_imdb, tmp_path / "out") == 0
+    assert "no unlabelled reviews" in capsys.readouterr().out
+    assert not (tmp_path / "out-unlabelled").exists()
+
+
+def test_unlabelled_reviews_of_another_vocabulary_are_refused(tmp_path):
+    from dataset import load_unlabelled
+
+    rows = long_reviews(40, seed=6)
+    write_jsonl(tmp_path / "a" / "train.jsonl.gz", rows)
+    write_jsonl(tmp_path / "a" / "unsup.jsonl.gz", [{"text": r["text"], "id": r["id"]} for r in rows])
+    write_jsonl(tmp_path / "b" / "train.jsonl.gz", long_reviews(40, seed=7))
+    assert run(tmp_path / "a", tmp_path / "out-a") == 0
+    assert run(tmp_path / "b", tmp_path / "out-b", "--no-unlabelled") == 0
+    _, _, _, manifest_b = load_dataset(tmp_path / "out-b")
+    with pytest.raises(DatasetError, match="another vocabulary"):
+        load_unlabelled(tmp_path / "out-a-unlabelled", manifest_b)

@@ -15,14 +15,6 @@ def test_the_nb_ratio_points_each_feature_to_the_class_it_appears_in():
     assert ratio[0] > 0 > ratio[1] and abs(ratio[2]) < 1e-6
 
 
-def test_snippets_are_short_labelled_and_taken_from_the_review():
-    text = "The plot follows a family.<br /><br />It drags in the middle. The ending is awful. Avoid it."
-    snippets = baseline.short_snippets([Review(text, 0, "7_2"), Review("Too short.", 1, "8_9")])
-    assert [s.id for s in snippets] == ["7_2:last2", "7_2:first"]
-    assert snippets[0].text == "The ending is awful. Avoid it." and snippets[1].text == "The plot follows a family."
-    assert all(s.label == 0 and baseline.words(s.text) <= 60 for s in snippets)
-
-
 def test_length_buckets_count_words():
     reviews = [Review("good " * 5, 1), Review("bad " * 50, 0), Review("fine " * 500, 1)]
     buckets = baseline.by_length(reviews, [0.9, 0.8, 0.7])

@@ -71,7 +71,7 @@ def test_packed_and_padded_execution_give_the_same_logits():
     torch.manual_seed(0)
     lengths = [0, 1, 5, 17, 40, 40, 3]
     ids, lengths_tensor = pad_batch([torch.randint(2, 50, (n,)).tolist() for n in lengths])
-    for config in (ModelConfig(50, 8, 8), ModelConfig(50, 8, 8, num_layers=2, bigram_buckets=31),
+    for config in (ModelConfig(50, 8, 8), ModelConfig(50, 8, 8, num_layers=2),
                    ModelConfig(50, 8, 8, bidirectional=False, readout="last")):
         model = SentimentLSTM(config).eval()
         with torch.no_grad():
@@ -250,7 +250,7 @@ def test_fit_all_trains_on_every_review_and_claims_no_validation_figures(tiny_da
                              "--threads", "1", "--quiet"],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
-    assert f"data: {every} training and 0 validation reviews" in result.stdout
+    assert f"data: {every} training texts, 0 validation reviews" in result.stdout
     metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
     assert metrics["fit_on_validation_reviews"] is True
     assert metrics["validation_accuracy"] is None
@@ -288,3 +288,43 @@ def test_adversarial_training_runs_and_a_negative_step_is_refused(tiny_dataset, 
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["hyperparameters"]["adversarial"] == 2.0
     refused = subprocess.run(command + ["--adversarial", "-1"], capture_output=True, text=True, timeout=120, check=False)
     assert refused.returncode == 2 and "--adversarial must be 0 (off) or more" in refused.stderr
+
+
+def test_the_trained_model_combines_the_lstm_with_the_ngram_part(tiny_model_dir):
+    """The served logit is the fitted combination of both parts, and training reports each part
+    on validation, so a reader sees what each contributes."""
+    predictor = load_predictor(tiny_model_dir)
+    config = predictor.model.config
+    assert config.ngram_features > 0 and config.ngram_order == 3
+    metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
+    parts = metrics["validation_by_part"]["validation"]
+    assert set(parts) == {"lstm", "ngrams", "model", "reviews"}
+    assert metrics["validation_accuracy"] == parts["model"]
+    # n-gram keys are integers and must survive the artifact's float16 storage exactly.
+    assert predictor.model.ngrams.keys.dtype == torch.int64
+    assert torch.equal(predictor.model.ngrams.keys, torch.sort(predictor.model.ngrams.keys).values)
+
+
+def test_windows_and_unlabelled_reviews_reach_training(tmp_path):
+    from sentiment.data import prepare as prepare_data
+    from support import synthetic_reviews, write_jsonl
+
+    rows = synthetic_reviews(200, seed=9)
+    for row in rows:
+        row["text"] = row["text"].replace(".<br /><br />", ". It went on. ") + ". The end."
+    write_jsonl(tmp_path / "imdb" / "train.jsonl.gz", rows)
+    write_jsonl(tmp_path / "imdb" / "unsup.jsonl.gz", [{"text": r["text"], "id": f"{i}_0"} for i, r in enumerate(rows)])
+    assert prepare_data.main(["--source", str(tmp_path / "imdb"), "--out", str(tmp_path / "data"),
+                              "--vocab-size", "100", "--workers", "1", "--quiet"]) == 0
+    result = subprocess.run([sys.executable, str(ROOT / "model_code" / "train.py"), "--data-dir", str(tmp_path / "data"),
+                             "--unlabelled-dir", str(tmp_path / "data-unlabelled"), "--model-dir", str(tmp_path / "m"),
+                             "--output-data-dir", str(tmp_path / "o"), "--dry-run", "--threads", "1", "--quiet"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
+    texts = manifest["splits"]["train"]["reviews"] + manifest["splits"]["train_windows"]["reviews"]
+    assert f"data: {texts} training texts" in result.stdout
+    assert "200 unlabelled reviews" in result.stdout
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert set(metrics["validation_by_part"]) == {"validation", "validation_short"}
+    assert metrics["validation_short_accuracy"] is not None

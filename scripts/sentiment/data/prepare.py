@@ -3,8 +3,15 @@
 part, hold out a seeded validation split, and write the folder the SageMaker ``training`` channel
 receives (see model_code/dataset.py for its layout).
 
-    python scripts/prepare_data.py --source ../shared/data/imdb --out data/processed
-    python scripts/prepare_data.py                         # downloads aclImdb_v1.tar.gz
+Beside the whole reviews, the training folder holds short texts cut from them
+(sentiment.data.snippets): `train_windows`, sentence windows of the training reviews that the
+model also learns from, and `validation_short`, snippets of the validation reviews it is tuned on
+for what visitors type. Where the source has the 50,000 unlabelled reviews (the archive's
+train/unsup/, the JSON-lines copy's unsup.jsonl.gz), they are encoded with the same vocabulary
+into a second folder, the training job's `unlabelled` channel (word vectors are learned on them).
+
+    sentiment prepare --source ../shared/data/imdb --out data/processed
+    sentiment prepare                         # downloads aclImdb_v1.tar.gz
 """
 from __future__ import annotations
 
@@ -19,8 +26,9 @@ from pathlib import Path
 
 from sentiment.paths import ROOT
 
-from dataset import EncodedSplit, save_dataset
-from sentiment.data.reviews import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews
+from dataset import EncodedSplit, save_dataset, save_unlabelled
+from sentiment.data.reviews import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews, load_unlabelled
+from sentiment.data.snippets import short_snippets, training_windows
 from preprocessing import (
     FUNCTION_WORDS,
     Encoder,
@@ -103,6 +111,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="archive URL, aclImdb_v1.tar.gz, aclImdb/ folder, folder with "
                              "train.jsonl[.gz], or a .jsonl[.gz] file (default: the official URL)")
     parser.add_argument("--out", default="data/processed", help="output folder (default: data/processed)")
+    parser.add_argument("--unlabelled-out",
+                        help="folder for the encoded unlabelled reviews, the `unlabelled` channel "
+                             "(default: <out>-unlabelled)")
+    parser.add_argument("--no-unlabelled", action="store_true",
+                        help="skip the unlabelled reviews even where the source has them")
     parser.add_argument("--mode", choices=("default", "seed"), default="default",
                         help="text pipeline: 'default' (project) or 'seed' (the original notebook's)")
     parser.add_argument("--vocab-size", type=int, help="ids including padding and unknown "
@@ -156,9 +169,28 @@ def prepare(args: argparse.Namespace) -> dict:
                                       [reviews[i].label for i in indices])
         for name, indices in (("train", train_idx), ("validation", validation_idx))
     }
+    # Short texts: windows of the training reviews, snippets of the validation ones.
+    for name, short in (("train_windows", training_windows([reviews[i] for i in train_idx], args.seed)),
+                        ("validation_short", short_snippets([reviews[i] for i in validation_idx]))):
+        short_tokens = tokenize_all([r.text for r in short], settings, args.workers, False)
+        splits[name] = EncodedSplit.from_lists([encoder.encode_tokens(t) for t in short_tokens],
+                                               [r.label for r in short])
     source = source_description(args.source, reviews)
     source.update(validation_fraction=args.validation_fraction, seed=args.seed)
     manifest = save_dataset(Path(args.out), splits, vocabulary, settings.to_json(), source)
+    if not args.no_unlabelled:
+        unlabelled_out = Path(args.unlabelled_out or f"{Path(args.out)}-unlabelled")
+        try:
+            unlabelled = load_unlabelled(args.source, Path(args.cache_dir), progress=not args.quiet)
+        except SourceError as error:
+            print(f"no unlabelled reviews ({error}); word vectors will use the training reviews only")
+        else:
+            if args.limit:
+                unlabelled = unlabelled[: args.limit]
+            unlabelled_tokens = tokenize_all([r.text for r in unlabelled], settings, args.workers, not args.quiet)
+            counted = save_unlabelled(unlabelled_out, [encoder.encode_tokens(t) for t in unlabelled_tokens],
+                                      manifest["vocabulary_sha256"])
+            print(f"wrote {unlabelled_out}: {counted:,} unlabelled reviews")
     seconds = time.perf_counter() - started
     counts = ", ".join(f"{n} {s['reviews']}" for n, s in manifest["splits"].items())
     print(f"wrote {args.out}: {counts} reviews, vocabulary {manifest['vocabulary_size']}, "

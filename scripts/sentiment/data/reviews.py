@@ -40,7 +40,10 @@ LABEL_WORDS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1}
 TEXT_COLUMNS = ("review", "text")
 LABEL_COLUMNS = ("label", "sentiment")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
-MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/([^/]+)\.txt$")
+MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/([^/]+)\.txt$")
+# The 50,000 unlabelled reviews: train/unsup/ in the archive and folder, unsup.jsonl[.gz] in the
+# JSON-lines copy. Asked for as the split "unsup".
+UNLABELLED = "unsup"
 
 
 def default_source() -> str:
@@ -126,17 +129,24 @@ def read_tarball(path: Path, split: str) -> list[Review]:
         with tarfile.open(path, mode) as archive:
             for member in archive:
                 match = MEMBER.search(member.name)
-                if not match or match.group(1) != split or not member.isfile():
+                if not match or not member.isfile() or (match.group(1), match.group(2) == UNLABELLED) != (
+                        "train" if split == UNLABELLED else split, split == UNLABELLED):
                     continue
                 raw = archive.extractfile(member).read()
                 text = _decode(raw, f"{path}:{member.name}")
-                reviews.append(Review(text, LABELS[match.group(2)], match.group(3)))
+                reviews.append(Review(text, LABELS.get(match.group(2)), match.group(3)))
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise SourceError(f"{path}: corrupt or unreadable archive ({error})") from None
     return _finish(reviews, str(path), split)
 
 
 def read_folder(root: Path, split: str) -> list[Review]:
+    if split == UNLABELLED:
+        base = root / "train" if (root / "train").is_dir() else root / "aclImdb" / "train"
+        if not (base / UNLABELLED).is_dir():
+            raise SourceError(f"{root}: expected a train/unsup/ folder of unlabelled .txt reviews (the aclImdb layout)")
+        paths = sorted((base / UNLABELLED).glob("*.txt"))
+        return _finish([Review(_decode(p.read_bytes(), str(p)), None, p.stem) for p in paths], str(base), split)
     base = root / split if (root / split).is_dir() else root / "aclImdb" / split
     if not (base / "pos").is_dir() or not (base / "neg").is_dir():
         raise SourceError(f"{root}: expected {split}/pos/ and {split}/neg/ folders of .txt reviews "
@@ -284,7 +294,7 @@ def read_reviews(source: str, split: str = "test", text_column: str | None = Non
 def _canonical_order(review: Review) -> tuple:
     index, _, rating = review.id.partition("_")
     numeric = index.isdigit() and rating.isdigit()
-    return (review.label, 0 if numeric else 1, int(index) if numeric else 0, review.id)
+    return (-1 if review.label is None else review.label, 0 if numeric else 1, int(index) if numeric else 0, review.id)
 
 
 def load_reviews(source: str, split: str = "train", cache_dir: Path = DEFAULT_CACHE,
@@ -298,6 +308,12 @@ def load_reviews(source: str, split: str = "train", cache_dir: Path = DEFAULT_CA
             raise SourceError(f"{source}: review {review.id or number} has no label (0 or 1); "
                               "training and evaluation need labelled reviews")
     return sorted(reviews, key=_canonical_order)
+
+
+def load_unlabelled(source: str, cache_dir: Path = DEFAULT_CACHE, progress: bool = True) -> list[Review]:
+    """The unlabelled reviews of an IMDb source (archive, folder or JSON-lines copy), in index
+    order; SourceError when the source has none."""
+    return read_reviews(source, UNLABELLED, progress=progress, cache_dir=cache_dir)
 
 
 def _load_imdb(source: str, split: str, cache_dir: Path, progress: bool) -> list[Review]:

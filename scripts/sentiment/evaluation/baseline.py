@@ -6,7 +6,7 @@ model is trained on: the IMDb training reviews minus the validation split `senti
 holds out (same fraction, same seed, so the same reviews). Both are then scored on
 
 - validation: the held-out training reviews, whole;
-- short validation: snippets of those same reviews (see short_snippets below), the stand-in for
+- short validation: snippets of those same reviews (sentiment.data.snippets), the stand-in for
   what visitors type;
 - test: the 25,000 IMDb test reviews, only with --test (final figures; never for choosing).
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from sentiment.data.prepare import split_validation
 from sentiment.data.reviews import Review, SourceError, default_source, load_reviews
+from sentiment.data.snippets import short_snippets, words
 from sentiment.models import ModelPathError, resolve_model_dir
 from sentiment.paths import DEFAULT_MODEL
 
@@ -34,35 +34,6 @@ LENGTH_BUCKETS = ((0, 20, "<=20"), (21, 100, "21-100"), (101, 400, "101-400"), (
 # prepare's defaults: the validation split the model was tuned on.
 VALIDATION_FRACTION = 0.1
 SPLIT_SEED = 42
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|<br\s*/?>\s*(?:<br\s*/?>\s*)*", re.I)
-_WORD = re.compile(r"\w+(?:'\w+)?")
-
-
-def words(text: str) -> int:
-    return len(_WORD.findall(text))
-
-
-def sentences(text: str) -> list[str]:
-    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
-
-
-def short_snippets(reviews: list[Review]) -> list[Review]:
-    """Per review, its last two sentences and its first sentence, each labelled as the review.
-
-    Why these: a review's closing lines usually carry its verdict ("Highly recommended.", "Avoid."),
-    its opening one often the first impression, and together they are the length of what a
-    visitor types. The label is the whole review's, so some snippets are noisy (an opening line
-    about the plot, a closing line about the DVD); short_label_noise() estimates how many."""
-    snippets = []
-    for review in reviews:
-        parts = sentences(review.text)
-        if len(parts) < 3:
-            continue
-        for name, chosen in (("last2", parts[-2:]), ("first", parts[:1])):
-            text = " ".join(chosen)
-            if 3 <= words(text) <= 60:
-                snippets.append(Review(text, review.label, f"{review.id}:{name}"))
-    return snippets
 
 
 def nb_features(counts, labels: np.ndarray, alpha: float = 1.0) -> np.ndarray:
