@@ -19,7 +19,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -310,21 +309,6 @@ def snapshot_at(ref: str, relative: str, root: Path = ROOT) -> dict | None:
     return json.loads(result.stdout)
 
 
-def current_templates(configurations: list[str] | None = None,
-                      context: dict[str, str] | None = None) -> dict[tuple[str, str], dict]:
-    """(configuration, stack) -> the template synthesized now, normalized like the snapshots,
-    for these snapshot configurations (default: all) with `context` on top of each."""
-    from sentiment.infra.snapshot import CONFIGURATIONS, normalize, synthesize
-
-    out = {}
-    for configuration in configurations or CONFIGURATIONS:
-        with tempfile.TemporaryDirectory() as workdir:
-            overrides = {**CONFIGURATIONS[configuration], **(context or {})}
-            for stack, template in synthesize(overrides, Path(workdir)).items():
-                out[(configuration, stack)] = normalize(template)
-    return out
-
-
 def templates_from_dir(directory: Path) -> dict[tuple[str, str], dict]:
     """The same from a folder laid out like tests/snapshots/ (<configuration>/<stack>.template.json)."""
     return {(path.parent.name, path.name.removesuffix(".template.json")): json.loads(path.read_text())
@@ -365,7 +349,7 @@ def context_pair(text: str) -> tuple[str, str]:
 
 
 def main(argv=None) -> int:
-    from sentiment.infra.snapshot import CONFIGURATIONS
+    from sentiment.infra.snapshot import CONFIGURATIONS, normalized_templates
 
     parser = argparse.ArgumentParser(prog="sentiment diff", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -394,10 +378,10 @@ def main(argv=None) -> int:
             if args.configuration:
                 current = {key: value for key, value in current.items() if key[0] in args.configuration}
         else:
-            current = current_templates(args.configuration, dict(args.context))
+            current = normalized_templates(args.configuration, dict(args.context))
         if args.base_context:
             base = "the same configurations with " + " ".join(f"{key}={value}" for key, value in args.base_context)
-            diffs = diff_templates(current_templates(args.configuration, dict(args.base_context)), current)
+            diffs = diff_templates(normalized_templates(args.configuration, dict(args.base_context)), current)
         else:
             base = args.base or default_base(ROOT)
             diffs = diff_against(base, current, ROOT, configurations=args.configuration)

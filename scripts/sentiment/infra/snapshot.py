@@ -102,6 +102,19 @@ def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
             for stack in stacks}
 
 
+def normalized_templates(configurations: list[str] | None = None,
+                         context: dict[str, str] | None = None) -> dict[tuple[str, str], dict]:
+    """(configuration, stack) -> the template synthesized now, normalized like the snapshots,
+    for these configurations (default: all) with `context` on top of each one's overrides."""
+    out = {}
+    for configuration in configurations or CONFIGURATIONS:
+        with tempfile.TemporaryDirectory() as workdir:
+            overrides = {**CONFIGURATIONS[configuration], **(context or {})}
+            for stack, template in synthesize(overrides, Path(workdir)).items():
+                out[(configuration, stack)] = normalize(template)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
