@@ -182,16 +182,20 @@ def test_a_local_model_needs_no_dataset(tmp_path):
     assert not config.training_mode
 
 
-def test_the_app_reports_a_bad_value_in_one_line_without_a_traceback():
-    """What a person running `cdk synth -c endpointMode=gpu` sees."""
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"endpointMode": "gpu"}),
+@pytest.mark.parametrize(("context", "message"), [
+    ({"endpointMode": "gpu"}, "endpointMode must be one of serverless, realtime; got 'gpu'"),
+    ({"stage": "qa"}, "stage must be one of dev, prod; got 'qa'"),
+])
+def test_the_app_reports_a_bad_value_in_one_line_without_a_traceback(context, message):
+    """What a person running `cdk synth -c endpointMode=gpu` or `-c stage=qa` sees."""
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context),
            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120, check=False)
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "configuration error: endpointMode must be one of serverless, realtime; got 'gpu'" in result.stderr
+    assert f"configuration error: {message}" in result.stderr
 
 
 def test_readme_documents_every_key_with_its_default():
