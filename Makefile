@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate baseline train-default bench bench-local lint synth snapshot deploy bench-synth smoke batch-score clean fuzz soak audit
+.PHONY: venv node test local prepare train evaluate baseline train-default bench bench-local lint synth snapshot deploy destroy bench-synth smoke batch-score clean fuzz soak audit
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -66,15 +66,21 @@ audit: venv  ## bandit on the code, pip-audit on the installed packages; acknowl
 
 CDK := node_modules/.bin/cdk
 CDK_ARGS ?=
+# Which deployment: dev (serverless, disposable) or prod (real-time behind the canary), cdk.json's `stages`.
+STAGE ?= dev
+OUTPUTS ?= cdk-outputs-$(STAGE).json
 
-synth: venv node  ## templates of all stacks into cdk.out/; e.g. CDK_ARGS="-c modelArtifact=models/default"
-	$(CDK) synth --no-notices --quiet $(CDK_ARGS)
+synth: venv node  ## the stage's templates into cdk.out/; e.g. STAGE=prod CDK_ARGS="-c modelArtifact=models/default"
+	$(CDK) synth --no-notices --quiet -c stage=$(STAGE) $(CDK_ARGS)
 
 snapshot: venv  ## refresh tests/snapshots/ (committed templates) after an infrastructure change
 	$(SENTIMENT) snapshot
 
-deploy: venv node  ## everything on AWS (credentials and a one-time `cdk bootstrap` needed)
-	$(CDK) deploy --all --no-notices --outputs-file $(OUTPUTS) $(CDK_ARGS)
+deploy: venv node  ## the stage's stacks on AWS, e.g. STAGE=prod (credentials and a one-time `cdk bootstrap` needed)
+	$(CDK) deploy --all --no-notices -c stage=$(STAGE) --outputs-file $(OUTPUTS) $(CDK_ARGS)
+
+destroy: venv node  ## delete the stage's stacks (cdk asks first); see docs/deployment.md#teardown for what stays
+	$(CDK) destroy --all --no-notices -c stage=$(STAGE) $(CDK_ARGS)
 
 bench-synth: venv node  ## median of 3 `cdk synth` runs (target: 30 s)
 	$(SENTIMENT) bench-synth
@@ -82,8 +88,7 @@ bench-synth: venv node  ## median of 3 `cdk synth` runs (target: 30 s)
 batch-score: venv  ## score the IMDb test split on every core, with the evaluation figures
 	$(SENTIMENT) batch-score --model $(MODEL) --input $(IMDB) --out build/predictions.jsonl
 
-OUTPUTS ?= cdk-outputs.json
-smoke: venv  ## after `cdk deploy --all --outputs-file cdk-outputs.json`: the site and the API answer as they should
+smoke: venv  ## after `make deploy STAGE=...`: that stage's site and API answer as they should
 	$(SENTIMENT) smoke --stack-outputs $(OUTPUTS)
 
 lint: venv

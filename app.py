@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The CDK app: reads the configuration from cdk.json context and `-c key=value`, then
-synthesizes the model stack and the web stack (see stacks/). Run through `cdk synth|diff|deploy`."""
+"""The CDK app: reads the configuration from cdk.json context and `-c key=value` (`-c stage=prod`
+picks the prod stage; dev by default), then synthesizes that stage's model stack and web stack
+(see stacks/). Run through `cdk synth|diff|deploy`, or `make deploy STAGE=...`."""
 import sys
 
 from aws_cdk import App

@@ -10,16 +10,18 @@ from stacks.web_stack import SentimentWebStack
 
 
 def build(app: App, config: DeploymentConfig) -> tuple[SentimentModelStack, SentimentWebStack]:
-    model = SentimentModelStack(app, "SentimentModel", config=config,
-                                description="Sentiment service: training and the SageMaker endpoint")
-    web = SentimentWebStack(app, "SentimentWeb", config=config,
+    model_name, web_name = config.stack_names
+    model = SentimentModelStack(app, model_name, config=config,
+                                description=f"Sentiment service ({config.stage}): training and the SageMaker endpoint")
+    web = SentimentWebStack(app, web_name, config=config,
                             endpoint_name=model.endpoint.endpoint_name,
                             endpoint_arn=model.endpoint.arn,
                             variant_name=model.endpoint.variant_name,
-                            description="Sentiment service: API, website and alarms")
+                            description=f"Sentiment service ({config.stage}): API, website and alarms")
     # The endpoint's name is fixed by config, so no export ties the stacks; the order still matters.
     web.add_stack_dependency(model)
-    # Cost allocation: every taggable resource of the app carries the project's name.
+    # Cost allocation: every taggable resource of the app carries the project's name and stage.
     Tags.of(app).add("project", "sentiment-on-sagemaker")
+    Tags.of(app).add("stage", config.stage)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return model, web

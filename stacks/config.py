@@ -3,6 +3,11 @@
 Every key can be set in cdk.json ("context") or on the command line with `-c key=value`;
 command-line values arrive as strings, so each field is parsed from either form. A bad value
 raises ConfigError with one line naming the key and what it accepts.
+
+`stage` (dev or prod) picks one block of cdk.json's `stages`: the values that differ between
+stages (endpoint mode, instances, disposability). A key given at the top level of the context,
+which is where `-c key=value` lands, wins over the stage's value; keys set in `stages` are
+therefore kept out of cdk.json's top level.
 """
 from __future__ import annotations
 
@@ -26,6 +31,10 @@ TRAINING_SAVE_MARGIN_MINUTES = 5
 
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365)
 ENDPOINT_MODES = ("serverless", "realtime")
+STAGES = ("dev", "prod")
+# Every name that must be unique in an account and region starts with this plus the stage
+# (endpoint, alarms, dashboard, training jobs), so two stages never reach for the same name.
+NAME_PREFIX = "sentiment"
 # The quality gate's default: models/default scores 0.9212 on its validation split and the
 # recipe's seeds land within about a point of it, so 0.90 passes every healthy run and stops a
 # broken one (bad data, a regression in the code) before it reaches the endpoint.
@@ -36,8 +45,15 @@ class ConfigError(ValueError):
     """A configuration value that synthesis cannot use; the message is one line for the user."""
 
 
+def stack_names(stage: str) -> tuple[str, str]:
+    """The model stack's and the web stack's names in this stage."""
+    return f"SentimentModel-{stage}", f"SentimentWeb-{stage}"
+
+
 @dataclass(frozen=True)
 class DeploymentConfig:
+    # Which deployment: its stacks and every fixed resource name carry it.
+    stage: str = "dev"
     # Model source: a local model (tarball or unpacked directory) or a training job on SageMaker.
     model_artifact: Path | None = None
     training_data: Path = REPO_ROOT / "data" / "processed"
@@ -56,8 +72,8 @@ class DeploymentConfig:
     seed: int = RECIPE.seed
     # Quality gate: a model scoring below this on its validation split is not deployed (0: off).
     min_validation_accuracy: float = DEFAULT_MIN_VALIDATION_ACCURACY
-    # Serving.
-    endpoint_name: str = "sentiment"
+    # Serving. Empty: sentiment-<stage>.
+    endpoint_name: str = ""
     endpoint_mode: str = "serverless"
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
@@ -85,7 +101,22 @@ class DeploymentConfig:
     # Operations.
     alarm_email: str = ""
     log_retention_days: int = 30
+    # A disposable deployment: `cdk destroy` empties and deletes the artifacts bucket, and the
+    # local site (localhost) may call the API. The dev stage sets it.
     dev: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.endpoint_name:
+            object.__setattr__(self, "endpoint_name", self.name_prefix)
+
+    @property
+    def name_prefix(self) -> str:
+        """sentiment-<stage>: the start of every fixed name this stage creates."""
+        return f"{NAME_PREFIX}-{self.stage}"
+
+    @property
+    def stack_names(self) -> tuple[str, str]:
+        return stack_names(self.stage)
 
     @property
     def training_mode(self) -> bool:
@@ -109,15 +140,20 @@ class DeploymentConfig:
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> DeploymentConfig:
-        """Builds the config from a context lookup (`node.try_get_context`); absent keys keep
-        their defaults. Raises ConfigError for the first bad value."""
+        """Builds the config from a context lookup (`node.try_get_context`): a top-level key,
+        else the stage's value in `stages`, else the default. Raises ConfigError for the first
+        bad value."""
+        stage = _PARSERS["stage"]("stage", get("stage")) if get("stage") is not None else cls.stage
+        stage_values = _stage_values(get("stages"), stage)
         values = {}
         for field in fields(cls):
-            key = _camel(field.name)
+            key = label = _camel(field.name)
             raw = get(key)
-            if raw is None or (raw == "" and field.name in _OPTIONAL_PATHS):
+            if raw is None and key in stage_values:
+                raw, label = stage_values[key], f"stages.{stage}.{key}"
+            if raw is None or (raw == "" and field.name in _EMPTY_MEANS_DEFAULT):
                 continue
-            values[field.name] = _PARSERS[field.name](key, raw)
+            values[field.name] = _PARSERS[field.name](label, raw)
         config = cls(**values)
         config._check_combinations()
         return config
@@ -160,6 +196,24 @@ class DeploymentConfig:
                 check_artifact(self.model_artifact, self.min_validation_accuracy)
             except QualityGateError as error:
                 raise ConfigError(f"modelArtifact: {error}") from None
+
+
+def _stage_values(stages: Any, stage: str) -> Mapping[str, Any]:
+    """The stage's block of the `stages` context entry, checked for shape and known keys."""
+    if stages is None:
+        return {}
+    if not isinstance(stages, Mapping) or not all(isinstance(block, Mapping) for block in stages.values()):
+        raise ConfigError('stages must map each stage to its keys, e.g. {"prod": {"endpointMode": "realtime"}}; '
+                          f"got {stages!r}")
+    known = set(context_keys()) - {"stage"}
+    for name, block in stages.items():
+        if name not in STAGES:
+            raise ConfigError(f"stages: unknown stage {name!r}; stages are {', '.join(STAGES)}")
+        unknown = sorted(set(block) - known)
+        if unknown:
+            raise ConfigError(f"stages.{name}: unknown key {unknown[0]!r} (keys are those of the context, "
+                              f"e.g. endpointMode)")
+    return stages.get(stage, {})
 
 
 # Parsers -----------------------------------------------------------------------------------
@@ -240,8 +294,10 @@ def _log_retention(key: str, raw: Any) -> int:
 
 _INSTANCE_TYPE = _pattern(r"ml\.[a-z][a-z0-9-]*\.[0-9]*x?large|ml\.[a-z][a-z0-9-]*\.(medium|small|metal)",
                           "a SageMaker instance type such as ml.m5.large")
-_OPTIONAL_PATHS = ("model_artifact",)
+# "" in cdk.json: no local model (train in the cloud); the endpoint named after the stage.
+_EMPTY_MEANS_DEFAULT = ("model_artifact", "endpoint_name")
 _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
+    "stage": _choice(*STAGES),
     "model_artifact": _path,
     "training_data": _path,
     "training_instance_type": _INSTANCE_TYPE,

@@ -39,7 +39,7 @@ class SentimentModelStack(Stack):
                                 data_dir=config.training_data, retention_days=config.log_retention_days)
             training = TrainingJob(
                 self, "TrainingJob",
-                code_dir=MODEL_CODE_DIR, bucket=artifacts.s3_bucket,
+                name_prefix=config.name_prefix, code_dir=MODEL_CODE_DIR, bucket=artifacts.s3_bucket,
                 data_prefix=data.s3_prefix, data_hash=data.data_hash,
                 role=role, image=train_image,
                 instance_type=config.training_instance_type, use_spot=config.training_use_spot,

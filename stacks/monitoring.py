@@ -61,7 +61,7 @@ class Monitoring(Construct):
 
         self.sns_topic = None
         if alarm_email:
-            self.sns_topic = sns.Topic(self, "AlarmTopic", display_name="Sentiment service alarms",
+            self.sns_topic = sns.Topic(self, "AlarmTopic", display_name=f"Sentiment service alarms: {endpoint_name}",
                                        enforce_ssl=True)
             self.sns_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
             acknowledge(self.sns_topic, id="AwsSolutions-SNS2",

@@ -28,7 +28,7 @@ CLIENT_SETTINGS = {
 
 
 class PredictApi(Construct):
-    def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, endpoint_arn: str,
+    def __init__(self, scope: Construct, id_: str, *, api_name: str, endpoint_name: str, endpoint_arn: str,
                  endpoint_mode: str, rate_limit: int, burst_limit: int, max_review_chars: int,
                  log_retention_days: int) -> None:
         super().__init__(scope, id_)
@@ -55,7 +55,7 @@ class PredictApi(Construct):
         access_logs = log_group(self, "AccessLogs", retention_days=log_retention_days)
         self.rest_api = apigw.RestApi(
             self, "Api",
-            rest_api_name="SentimentPredictApi",
+            rest_api_name=api_name,
             description="Sentiment of a movie review",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Access logging needs the account's API Gateway CloudWatch role; in an account that

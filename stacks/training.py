@@ -24,23 +24,24 @@ from stacks.quality_gate import GATE_METRIC, METRIC_DEFINITIONS
 from stacks.sagemaker_role import SageMakerRole
 
 HANDLER_DIR = Path(__file__).resolve().parent / "training_job"
-JOB_NAME_PREFIX = "sentiment-"
 OUTPUT_PREFIX = "training-output/"
 # The provider gives up before CloudFormation's one-hour limit for custom resources, so a
 # stuck job surfaces as our error message rather than a bare timeout.
 PROVIDER_TIMEOUT = Duration.minutes(TRAINING_BUDGET_MINUTES + 5)
 
 
-def training_job_name(*, code_hash: str, data_hash: str, hyperparameters: dict[str, str],
+def training_job_name(*, name_prefix: str, code_hash: str, data_hash: str, hyperparameters: dict[str, str],
                       image_name: str) -> str:
-    """A name that changes exactly when something that shapes the model changes."""
+    """<name_prefix>-<hash>: a name that changes exactly when something that shapes the model
+    changes. The prefix keeps stages apart: a job of the same inputs in another stage has
+    another name, so neither adopts the other's job (whose output it could not read)."""
     identity = json.dumps({"code": code_hash, "data": data_hash, "hyperparameters": hyperparameters,
                            "image": image_name}, sort_keys=True)
-    return JOB_NAME_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:16]
+    return f"{name_prefix}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
 class TrainingJob(Construct):
-    def __init__(self, scope: Construct, id_: str, *, code_dir: Path, bucket: s3.IBucket,
+    def __init__(self, scope: Construct, id_: str, *, name_prefix: str, code_dir: Path, bucket: s3.IBucket,
                  data_prefix: str, data_hash: str, role: SageMakerRole, image: DlcImage,
                  instance_type: str, use_spot: bool, max_runtime_minutes: int,
                  hyperparameters: dict[str, str], log_retention_days: int,
@@ -52,14 +53,14 @@ class TrainingJob(Construct):
             self, "SourceCode",
             path=str(write_tarball(code_dir, packaging_dir(self) / "sourcedir.tar.gz")),
         )
-        self.job_name = training_job_name(code_hash=code_hash, data_hash=data_hash,
+        self.job_name = training_job_name(name_prefix=name_prefix, code_hash=code_hash, data_hash=data_hash,
                                           hyperparameters=hyperparameters, image_name=image.name)
         role.allow_read_asset(source)
         role.allow_read_prefix(bucket, data_prefix)
         role.allow_write_prefix(bucket, OUTPUT_PREFIX)
         # The endpoint's model is this job's output, and nothing else under the prefix.
         role.allow_read_object(bucket.arn_for_objects(f"{OUTPUT_PREFIX}{self.job_name}/output/model.tar.gz"))
-        provider = self._provider(role, log_retention_days)
+        provider = self._provider(role, name_prefix, log_retention_days)
         self.custom_resource = CustomResource(
             self, "Resource",
             resource_type="Custom::SageMakerTrainingJob",
@@ -96,8 +97,8 @@ class TrainingJob(Construct):
         self.custom_resource.node.add_dependency(role.policy)
         self.model_data_url = self.custom_resource.get_att_string("ModelDataUrl")
 
-    def _provider(self, role: SageMakerRole, log_retention_days: int) -> cr.Provider:
-        job_arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:training-job/{JOB_NAME_PREFIX}*"
+    def _provider(self, role: SageMakerRole, name_prefix: str, log_retention_days: int) -> cr.Provider:
+        job_arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:training-job/{name_prefix}-*"
         handler_role = iam.Role(self, "HandlerRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         handler_role.add_to_policy(iam.PolicyStatement(
             actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
@@ -107,7 +108,7 @@ class TrainingJob(Construct):
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
         acknowledge(handler_role, id=f"AwsSolutions-IAM5[Resource::{_nag_arn(job_arn)}]",
                     reason="Job names are hashes of their inputs; the handler may touch only jobs "
-                           "with this app's name prefix.")
+                           "with this stage's name prefix.")
         handlers = {}
         for name in ("on_event", "is_complete"):
             construct_id = name.title().replace("_", "")

@@ -25,7 +25,7 @@ class SentimentWebStack(Stack):
                  endpoint_arn: str, variant_name: str, **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
         api = PredictApi(
-            self, "PredictApi",
+            self, "PredictApi", api_name=f"SentimentPredictApi-{config.stage}",
             endpoint_name=endpoint_name, endpoint_arn=endpoint_arn, endpoint_mode=config.endpoint_mode,
             rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit,
             max_review_chars=config.max_review_chars, log_retention_days=config.log_retention_days,

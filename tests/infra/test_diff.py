@@ -191,3 +191,44 @@ def test_an_unknown_ref_is_a_usage_error(repo, monkeypatch, capsys):
     monkeypatch.setattr(infra_diff, "ROOT", repo)
     assert infra_diff.main(["--templates", str(repo / "tests" / "snapshots"), "--base", "no-such-ref"]) == 2
     assert capsys.readouterr().err.startswith("sentiment diff: git ls-tree no-such-ref")
+
+
+def test_only_the_chosen_configuration_is_compared(repo, tmp_path_factory, monkeypatch, capsys):
+    """--configuration prod leaves the base's other configurations out instead of calling them removed."""
+    monkeypatch.setattr(infra_diff, "ROOT", repo)
+    current = tmp_path_factory.mktemp("current")
+    (current / "prod").mkdir()
+    (current / "prod" / "SentimentModel-prod.template.json").write_text(json.dumps(BASE))
+
+    assert infra_diff.main(["--templates", str(current), "--base", "main", "--configuration", "prod"]) == 1
+    out = capsys.readouterr().out
+    assert "== SentimentModel-prod (prod)" in out and "(default)" not in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--base", "main", "--base-context", "canary=false"], "--base and --base-context each name what to compare"),
+    (["--base-context", "canary"], "argument --base-context: expected KEY=VALUE, got 'canary'"),
+    (["--templates", "x", "-c", "waf=true"], "--context applies to synthesized templates"),
+])
+def test_contradictory_or_malformed_options_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        infra_diff.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_bad_context_value_is_a_one_line_error(capsys):
+    assert infra_diff.main(["--configuration", "dev", "--base-context", "canary=maybe"]) == 2
+    assert capsys.readouterr().err == "sentiment diff: canary must be true or false, got 'maybe'\n"
+
+
+def test_turning_the_canary_on_in_prod_adds_the_rollback_alarms_and_the_deployment_config(capsys):
+    """The closing example of docs/safe-rollouts.md, synthesized: prod without and with the canary."""
+    assert infra_diff.main(["--configuration", "prod", "--base-context", "canary=false"]) == 1
+    out = capsys.readouterr().out
+
+    assert out.startswith("Infrastructure diff against the same configurations with canary=false\n")
+    assert "== SentimentModel-prod (prod)\nAdded (2):\n  EndpointRollbackAlarmsErrors" in out
+    assert "(AWS::SageMaker::Endpoint): DependsOn added" in out
+    assert 'DeploymentConfig added ({"AutoRollbackConfiguration":{"Alarms":[{"AlarmName":"sentiment-prod-rollback' in out
+    assert "Replaced" not in out and "SentimentWeb-prod" not in out

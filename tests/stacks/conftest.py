@@ -34,19 +34,26 @@ def synth(fixtures_dir, tmp_path_factory):
     return run
 
 
-# The snapshot's second configuration: every option switched away from its default.
+# The snapshot configuration with every option switched away from its default.
 ALL_OPTIONS = CONFIGURATIONS["all-options"]
 
 
 @pytest.fixture(scope="session")
 def default_app(synth) -> Synthesized:
-    """Training mode with a serverless endpoint, as cdk.json ships."""
+    """The dev stage as cdk.json ships it (no -c stage): training, a serverless endpoint, a
+    disposable artifacts bucket."""
     return synth()
 
 
 @pytest.fixture(scope="session")
+def prod_app(synth) -> Synthesized:
+    """-c stage=prod: training, two real-time instances updated through the canary."""
+    return synth(**CONFIGURATIONS["prod"])
+
+
+@pytest.fixture(scope="session")
 def options_app(synth) -> Synthesized:
-    """Real-time endpoint with autoscaling, WAF, alarm email and dev mode all switched on."""
+    """prod with autoscaling, WAF, alarm email and a disposable bucket all switched on."""
     return synth(**ALL_OPTIONS)
 
 

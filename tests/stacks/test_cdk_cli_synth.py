@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from sentiment.checks.bench_synth import CDK, ROOT, cdk_environment
-from sentiment.infra.snapshot import STACKS, normalize, snapshot_path
+from sentiment.infra.snapshot import CONFIGURATIONS, normalize, snapshot_path, stacks_of
 
 pytestmark = [
     pytest.mark.slow,
@@ -24,20 +24,24 @@ def cdk_synth(tmp_path, *context: str) -> subprocess.CompletedProcess:
                           timeout=300, check=False)
 
 
-def test_cli_synthesizes_both_stacks_offline_as_the_committed_snapshots(tmp_path, fixtures_dir):
-    """What `cdk synth`/`cdk deploy` send is what review saw: the CLI reads settings the
-    in-process synthesis does not (cdk.json's top-level versionReporting, for one; in `context`
-    it is ignored and every stack gains an AWS::CDK::Metadata resource)."""
-    result = cdk_synth(tmp_path, f"trainingData={fixtures_dir / 'dataset'}")
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_cli_synthesizes_each_stage_offline_as_its_committed_snapshots(tmp_path, fixtures_dir, stage):
+    """What `cdk synth`/`cdk deploy -c stage=...` send is what review saw: the CLI reads settings
+    the in-process synthesis does not (cdk.json's top-level versionReporting, for one; in
+    `context` it is ignored and every stack gains an AWS::CDK::Metadata resource), and it merges
+    `-c stage=prod` into cdk.json's context the way the app expects."""
+    assert CONFIGURATIONS[stage] == {"stage": stage}
+    context = [f"trainingData={fixtures_dir / 'dataset'}"] + ([] if stage == "dev" else [f"stage={stage}"])
+    result = cdk_synth(tmp_path, *context)
 
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((tmp_path / "cdk.out" / "manifest.json").read_text())
     stacks = {name for name, artifact in manifest["artifacts"].items()
               if artifact["type"] == "aws:cloudformation:stack"}
-    assert stacks == set(STACKS)
-    for stack in STACKS:
+    assert stacks == set(stacks_of(stage))
+    for stack in stacks_of(stage):
         synthesized = json.loads((tmp_path / "cdk.out" / f"{stack}.template.json").read_text())
-        committed = json.loads(snapshot_path("default", stack).read_text())
+        committed = json.loads(snapshot_path(stage, stack).read_text())
         assert "AWS::CDK::Metadata" not in {r["Type"] for r in synthesized["Resources"].values()}
         assert normalize(synthesized) == committed, f"{stack}: `cdk synth` differs from its snapshot"
 

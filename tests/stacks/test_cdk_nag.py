@@ -7,7 +7,7 @@ import json
 import pytest
 
 
-@pytest.mark.parametrize("app_fixture", ["default_app", "options_app", "artifact_app"])
+@pytest.mark.parametrize("app_fixture", ["default_app", "prod_app", "options_app", "artifact_app"])
 def test_no_unacknowledged_finding(app_fixture, request):
     report_file = request.getfixturevalue(app_fixture).outdir / "validation-report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {"pluginReports": []}

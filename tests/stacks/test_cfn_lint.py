@@ -1,20 +1,31 @@
-"""cfn-lint finds nothing in any synthesized template: both stacks, in the default serverless
-configuration and the all-options real-time one (the two snapshot configurations). A rule the
-project accepts is ignored in .cfnlintrc.yaml, with its reason on its line."""
+"""cfn-lint finds nothing in any committed snapshot: both stacks of the dev stage, the prod
+stage and prod with every option on (tests/stacks/test_template_snapshot.py keeps them equal to
+what the app synthesizes). A rule the project accepts is ignored in .cfnlintrc.yaml, with its
+reason on its line."""
 from __future__ import annotations
 
 import re
 
-from sentiment.checks.lint_templates import CONFIG_FILE, lint, table
+from sentiment.checks.lint_templates import CONFIG_FILE, lint, snapshot_templates, table
+from sentiment.infra.snapshot import CONFIGURATIONS, snapshot_path, stacks_of
 
 
-def test_no_cfn_lint_finding_in_either_configuration(default_app, options_app):
-    paths = [app.outdir / f"{stack}.template.json" for app in (default_app, options_app)
-             for stack in ("SentimentModel", "SentimentWeb")]
+def test_no_cfn_lint_finding_in_any_snapshot():
+    paths = snapshot_templates()
+    assert set(paths) >= {snapshot_path(configuration, stack) for configuration in CONFIGURATIONS
+                          for stack in stacks_of(configuration)}
 
     findings = lint(paths)
 
     assert findings == [], table(findings)
+
+
+def test_cfn_lint_reports_a_broken_template(tmp_path):
+    """The check above can fail: a property the resource type does not have is an error."""
+    broken = tmp_path / "broken.template.json"
+    broken.write_text('{"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"Colour": "red"}}}}')
+
+    assert [finding.rule for finding in lint([broken])] == ["E3002"]
 
 
 def test_every_ignored_rule_says_why():

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from sentiment.paths import ROOT
-from stacks.config import ConfigError, DeploymentConfig, context_keys, to_context
+from stacks.config import STAGES, ConfigError, DeploymentConfig, context_keys, to_context
 
 
 def parse(tmp_path: Path, **context) -> DeploymentConfig:
-    if "trainingData" not in context and "modelArtifact" not in context:
+    if "trainingData" not in context and not context.get("modelArtifact"):
         (tmp_path / "manifest.json").write_text("{}")
         context["trainingData"] = str(tmp_path)
     return DeploymentConfig.from_context(context.get)
@@ -24,15 +24,80 @@ def parse(tmp_path: Path, **context) -> DeploymentConfig:
 RECIPE_KEYS = {"epochs", "batchSize", "embeddingDim", "wordVectors", "adversarial", "hiddenDim", "lr", "patience", "seed"}
 
 
-def test_cdk_json_lists_every_key_with_the_dataclass_default():
-    """cdk.json is the documented default configuration; it must not drift from the code. The
-    training recipe is the one exception: it is stated once, in model_code/recipe.py."""
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    defaults = to_context(DeploymentConfig())
+def cdk_json_context() -> dict:
+    return json.loads((ROOT / "cdk.json").read_text())["context"]
 
-    assert not RECIPE_KEYS & context.keys()
-    assert {key: context[key] for key in context_keys() if key not in RECIPE_KEYS} == \
-        {key: value for key, value in defaults.items() if key not in RECIPE_KEYS}
+
+def documented_defaults() -> dict:
+    """The dataclass defaults as cdk.json spells them (an empty endpointName: named after the stage)."""
+    return {**to_context(DeploymentConfig()), "endpointName": ""}
+
+
+def test_cdk_json_states_every_key_once_with_the_dataclass_default():
+    """cdk.json is the documented default configuration; it must not drift from the code. A key
+    sits either at the top level (the same in every stage) or in every stage's block (the values
+    that differ), never in both: a top-level key would hide the stage's value, since `-c` lands
+    at the top level too. The training recipe is the one exception: it is stated once, in
+    model_code/recipe.py."""
+    context = cdk_json_context()
+    stage_keys = set(context["stages"]["dev"])
+    defaults = documented_defaults()
+
+    assert set(context["stages"]) == set(STAGES)
+    assert all(set(block) == stage_keys for block in context["stages"].values())
+    assert not (RECIPE_KEYS | stage_keys) & context.keys()
+    assert set(context_keys()) == {key for key in context_keys() if key in context} | stage_keys | RECIPE_KEYS
+    assert {key: context[key] for key in context_keys() if key in context} == \
+        {key: value for key, value in defaults.items() if key in context}
+
+
+def parse_as_shipped(tmp_path: Path, **overrides) -> DeploymentConfig:
+    """cdk.json's context plus command-line overrides, with a stand-in dataset."""
+    context = {key: value for key, value in cdk_json_context().items() if key != "trainingData"}
+    return parse(tmp_path, **{**context, **overrides})
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_stage_gets_its_block_of_cdk_json(tmp_path, stage):
+    block = cdk_json_context()["stages"][stage]
+    config = parse_as_shipped(tmp_path, stage=stage)
+
+    assert {key: to_context(config)[key] for key in block} == block
+    assert config.stage == stage
+
+
+def test_dev_is_serverless_and_disposable_prod_is_realtime_on_two_instances_with_the_canary(tmp_path):
+    dev = parse_as_shipped(tmp_path)
+    prod = parse_as_shipped(tmp_path, stage="prod")
+
+    assert (dev.stage, dev.endpoint_mode, dev.dev, dev.endpoint_name) == ("dev", "serverless", True, "sentiment-dev")
+    assert (prod.stage, prod.endpoint_mode, prod.instance_count, prod.canary, prod.dev, prod.endpoint_name) == \
+        ("prod", "realtime", 2, True, False, "sentiment-prod")
+
+
+def test_a_command_line_key_wins_over_the_stages_value(tmp_path):
+    """`-c stage=prod -c endpointMode=serverless` is a serverless prod; -c lands at the top level."""
+    config = parse_as_shipped(tmp_path, stage="prod", endpointMode="serverless", instanceCount="1",
+                              endpointName="reviews")
+
+    assert (config.endpoint_mode, config.instance_count, config.max_instance_count, config.endpoint_name) == \
+        ("serverless", 1, 4, "reviews")
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"stage": "staging"}, "stage must be one of dev, prod; got 'staging'"),
+    ({"stages": {"qa": {}}}, "stages: unknown stage 'qa'; stages are dev, prod"),
+    ({"stages": {"prod": {"endpointMod": "realtime"}}},
+     "stages.prod: unknown key 'endpointMod' (keys are those of the context, e.g. endpointMode)"),
+    ({"stages": ["dev"]}, 'stages must map each stage to its keys, e.g. {"prod": {"endpointMode": "realtime"}}; '
+                          "got ['dev']"),
+    ({"stage": "prod", "stages": {"prod": {"instanceCount": 0}}},
+     "stages.prod.instanceCount must be an integer from 1 to 100, got 0"),
+])
+def test_a_bad_stage_or_stage_block_is_a_one_line_error(tmp_path, context, message):
+    with pytest.raises(ConfigError) as error:
+        parse(tmp_path, **context)
+    assert str(error.value) == message
 
 
 def test_the_training_job_defaults_are_train_py_defaults():
@@ -117,22 +182,34 @@ def test_a_local_model_needs_no_dataset(tmp_path):
     assert not config.training_mode
 
 
-def test_the_app_reports_a_bad_value_in_one_line_without_a_traceback():
-    """What a person running `cdk synth -c endpointMode=gpu` sees."""
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"endpointMode": "gpu"}),
+@pytest.mark.parametrize(("context", "message"), [
+    ({"endpointMode": "gpu"}, "endpointMode must be one of serverless, realtime; got 'gpu'"),
+    ({"stage": "qa"}, "stage must be one of dev, prod; got 'qa'"),
+])
+def test_the_app_reports_a_bad_value_in_one_line_without_a_traceback(context, message):
+    """What a person running `cdk synth -c endpointMode=gpu` or `-c stage=qa` sees."""
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context),
            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120, check=False)
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "configuration error: endpointMode must be one of serverless, realtime; got 'gpu'" in result.stderr
+    assert f"configuration error: {message}" in result.stderr
 
 
 def test_readme_documents_every_key_with_its_default():
-    """docs/deployment.md's configuration table is the user's reference; it must match the code."""
+    """docs/deployment.md's configuration table is the user's reference; it must match the code
+    and cdk.json (a stage's key shows each stage's value)."""
     readme = (ROOT / "docs" / "deployment.md").read_text()
+    stages = cdk_json_context()["stages"]
 
-    for key, default in to_context(DeploymentConfig()).items():
-        shown = json.dumps(default) if isinstance(default, (bool, str)) and default in ("", True, False) else default
-        assert f"| `{key}` | `{shown}` |" in readme, key
+    def shown(value) -> str:
+        return json.dumps(value) if isinstance(value, (bool, str)) and value in ("", True, False) else str(value)
+
+    for key, default in documented_defaults().items():
+        if key in stages["dev"]:
+            row = f"| `{key}` | " + ", ".join(f"{stage} `{shown(stages[stage][key])}`" for stage in STAGES) + " |"
+        else:
+            row = f"| `{key}` | `{shown(default)}` |"
+        assert row in readme, row

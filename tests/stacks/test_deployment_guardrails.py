@@ -21,25 +21,26 @@ def alarms_by_name(app) -> dict[str, tuple[str, dict]]:
             for logical_id, resource in app.model.find_resources("AWS::CloudWatch::Alarm").items()}
 
 
-def test_realtime_endpoint_updates_through_a_canary_then_all_at_once_with_automatic_rollback(options_app):
-    """all-options: realtime, two instances, cdk.json's canary defaults (50 %, 10 minutes)."""
-    _, resource = endpoint(options_app)
+def test_prod_updates_through_a_canary_then_all_at_once_with_automatic_rollback(prod_app):
+    """The prod stage as it ships: realtime, two instances, cdk.json's canary defaults (50 %,
+    10 minutes)."""
+    _, resource = endpoint(prod_app)
     assert resource["Properties"]["DeploymentConfig"] == {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50},
                                             "WaitIntervalInSeconds": 600},
             "TerminationWaitInSeconds": 600,
         },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "sentiment-rollback-5xx"},
-                                                 {"AlarmName": "sentiment-rollback-latency"}]},
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "sentiment-prod-rollback-5xx"},
+                                                 {"AlarmName": "sentiment-prod-rollback-latency"}]},
     }
 
 
-def test_the_rollback_alarms_watch_the_endpoints_5xx_and_latency_and_exist_before_it(options_app):
-    endpoint_id, resource = endpoint(options_app)
-    alarms = alarms_by_name(options_app)
-    errors_name, latency_name = rollback_alarm_names("sentiment")
-    dimensions = [{"Name": "EndpointName", "Value": "sentiment"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+def test_the_rollback_alarms_watch_the_endpoints_5xx_and_latency_and_exist_before_it(prod_app):
+    endpoint_id, resource = endpoint(prod_app)
+    alarms = alarms_by_name(prod_app)
+    errors_name, latency_name = rollback_alarm_names("sentiment-prod")
+    dimensions = [{"Name": "EndpointName", "Value": "sentiment-prod"}, {"Name": "VariantName", "Value": "AllTraffic"}]
 
     errors = alarms[errors_name][1]["Properties"]
     assert (errors["MetricName"], errors["Statistic"], errors["Period"], errors["Threshold"],
@@ -127,8 +128,8 @@ def test_bad_provisioned_concurrency_is_a_one_line_error(tmp_path, context, mess
 
 # Data capture (real-time) ---------------------------------------------------------------------
 
-def test_data_capture_is_off_by_default(options_app):
-    [config] = options_app.model.find_resources("AWS::SageMaker::EndpointConfig").values()
+def test_data_capture_is_off_by_default(prod_app):
+    [config] = prod_app.model.find_resources("AWS::SageMaker::EndpointConfig").values()
     assert "DataCaptureConfig" not in config["Properties"]
 
 

@@ -47,14 +47,18 @@ def test_artifacts_bucket_refuses_requests_without_tls(mode, request):
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
 
 
-def test_artifacts_bucket_outlives_the_stack_by_default(default_app):
-    """Training data and models are kept unless a dev deployment says otherwise."""
-    default_app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Retain"})
+def test_prod_keeps_the_artifacts_bucket_when_the_stack_goes(prod_app):
+    """Training data and every model outlive `cdk destroy` in prod."""
+    prod_app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Retain"})
+    prod_app.model.resource_count_is("Custom::S3AutoDeleteObjects", 0)
 
 
-def test_a_dev_deployment_empties_and_deletes_the_artifacts_bucket(options_app):
-    options_app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
-    options_app.model.resource_count_is("Custom::S3AutoDeleteObjects", 1)
+@pytest.mark.parametrize("mode", ["default_app", "options_app"])
+def test_a_dev_deployment_empties_and_deletes_the_artifacts_bucket(mode, request):
+    """The dev stage, and any stage with dev=true, leaves nothing behind on `cdk destroy`."""
+    app = request.getfixturevalue(mode)
+    app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
+    app.model.resource_count_is("Custom::S3AutoDeleteObjects", 1)
 
 
 def test_the_bucket_emptying_function_logs_to_a_group_that_expires_and_goes_with_the_stack(options_app):
@@ -136,9 +140,9 @@ def test_job_name_changes_with_the_training_code(default_app, fixtures_dir, tmp_
     assert training_job_properties(changed)["JobName"] != training_job_properties(default_app)["JobName"]
 
 
-def test_job_name_stays_when_nothing_that_shapes_the_model_changes(default_app, options_app):
+def test_job_name_stays_when_nothing_that_shapes_the_model_changes(prod_app, options_app):
     """Serving, API and alarm settings must not retrain (and bill) anything."""
-    assert training_job_properties(options_app)["JobName"] == training_job_properties(default_app)["JobName"]
+    assert training_job_properties(options_app)["JobName"] == training_job_properties(prod_app)["JobName"]
 
 
 def test_the_training_code_ships_as_a_reproducible_tarball(default_app, synth):
@@ -203,7 +207,7 @@ def test_default_endpoint_is_serverless_with_configured_memory_and_concurrency(d
 
 def test_endpoint_keeps_its_name_while_model_and_config_names_are_generated(default_app):
     """A retrain replaces model and config; the endpoint is updated in place, without downtime."""
-    default_app.model.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "sentiment"})
+    default_app.model.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "sentiment-dev"})
     default_app.model.has_resource_properties("AWS::SageMaker::Model", {"ModelName": Match.absent()})
     default_app.model.has_resource_properties("AWS::SageMaker::EndpointConfig",
                                               {"EndpointConfigName": Match.absent()})
@@ -227,7 +231,7 @@ def test_realtime_endpoint_uses_the_configured_instances(options_app):
 
 def test_realtime_endpoint_scales_on_invocations_per_instance(options_app):
     options_app.model.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {
-        "ResourceId": "endpoint/sentiment/variant/AllTraffic",
+        "ResourceId": "endpoint/sentiment-prod/variant/AllTraffic",
         "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
         "MinCapacity": 2, "MaxCapacity": 5})
     options_app.model.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {

@@ -22,7 +22,7 @@ def test_an_alarm_fires_on_the_first_error(default_app, namespace, metric, stati
 def test_endpoint_alarms_watch_the_configured_endpoint_and_variant(default_app):
     default_app.web.has_resource_properties("AWS::CloudWatch::Alarm", {
         "MetricName": "Invocation5XXErrors",
-        "Dimensions": Match.array_with([{"Name": "EndpointName", "Value": "sentiment"},
+        "Dimensions": Match.array_with([{"Name": "EndpointName", "Value": "sentiment-dev"},
                                         {"Name": "VariantName", "Value": "AllTraffic"}])})
 
 

@@ -13,7 +13,8 @@ from sentiment.infra import snapshot as snapshot_templates
 def test_snapshot_is_current(configuration, tmp_path):
     templates = snapshot_templates.synthesize(snapshot_templates.CONFIGURATIONS[configuration], tmp_path)
 
-    for stack in snapshot_templates.STACKS:
+    assert set(templates) == set(snapshot_templates.stacks_of(configuration))
+    for stack in templates:
         path = snapshot_templates.snapshot_path(configuration, stack)
         expected = path.read_text() if path.exists() else ""
         actual = snapshot_templates.render(templates[stack])
@@ -23,9 +24,21 @@ def test_snapshot_is_current(configuration, tmp_path):
 
 
 def test_normalization_hides_content_hashes_only():
-    template = {"Code": {"S3Key": "ab" * 32 + ".zip"}, "JobName": "sentiment-0123456789abcdef",
-                "Prefix": "training-data/0123456789abcdef/", "Instance": "ml.c5.2xlarge"}
+    template = {"Code": {"S3Key": "ab" * 32 + ".zip"}, "JobName": "sentiment-prod-0123456789abcdef",
+                "Prefix": "training-data/0123456789abcdef/", "Instance": "ml.c5.2xlarge",
+                "Endpoint": "sentiment-prod", "Alarm": "sentiment-prod-rollback-5xx"}
 
     assert snapshot_templates.normalize(template) == {
-        "Code": {"S3Key": "<content-hash>.zip"}, "JobName": "sentiment-<inputs-hash>",
-        "Prefix": "training-data/<dataset-hash>/", "Instance": "ml.c5.2xlarge"}
+        "Code": {"S3Key": "<content-hash>.zip"}, "JobName": "sentiment-prod-<inputs-hash>",
+        "Prefix": "training-data/<dataset-hash>/", "Instance": "ml.c5.2xlarge",
+        "Endpoint": "sentiment-prod", "Alarm": "sentiment-prod-rollback-5xx"}
+
+
+def test_a_configuration_that_is_gone_leaves_no_snapshot_behind():
+    """Every committed template belongs to a current configuration and stack, so what review
+    reads (and what the cfn-lint test lints) is exactly what the app synthesizes."""
+    committed = {path.relative_to(snapshot_templates.SNAPSHOT_DIR).as_posix()
+                 for path in snapshot_templates.SNAPSHOT_DIR.glob("*/*.template.json")}
+
+    assert committed == {f"{configuration}/{stack}.template.json" for configuration in snapshot_templates.CONFIGURATIONS
+                         for stack in snapshot_templates.stacks_of(configuration)}

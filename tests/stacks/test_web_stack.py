@@ -22,9 +22,12 @@ def proxy_function(app) -> dict:
 
 # Lambda proxy -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", MODES)
-def test_proxy_may_invoke_exactly_the_one_endpoint(mode, request):
-    """The original proxy ran with AmazonSageMakerFullAccess; this one can call one endpoint."""
+@pytest.mark.parametrize(("mode", "endpoint_name"), [("default_app", "sentiment-dev"), ("prod_app", "sentiment-prod"),
+                                                      ("options_app", "sentiment-prod"),
+                                                      ("artifact_app", "sentiment-dev")])
+def test_proxy_may_invoke_exactly_the_one_endpoint(mode, endpoint_name, request):
+    """The original proxy ran with AmazonSageMakerFullAccess; this one can call one endpoint,
+    its own stage's."""
     app = request.getfixturevalue(mode)
     role_id = proxy_function(app)["Role"]["Fn::GetAtt"][0]
     (policy,) = [p["Properties"] for p in app.web.find_resources("AWS::IAM::Policy").values()
@@ -34,7 +37,7 @@ def test_proxy_may_invoke_exactly_the_one_endpoint(mode, request):
     assert sagemaker == [{
         "Action": "sagemaker:InvokeEndpoint", "Effect": "Allow",
         "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sagemaker:", {"Ref": "AWS::Region"},
-                                       ":", {"Ref": "AWS::AccountId"}, ":endpoint/sentiment"]]}}]
+                                       ":", {"Ref": "AWS::AccountId"}, f":endpoint/{endpoint_name}"]]}}]
 
 
 def test_proxy_role_has_no_managed_policies(default_app):
@@ -47,7 +50,7 @@ def test_proxy_runs_a_current_python_and_knows_its_endpoint_and_limit(default_ap
     default_app.web.has_resource_properties("AWS::Lambda::Function", {
         "Handler": "predict_proxy.handler",
         "Runtime": "python3.14",
-        "Environment": {"Variables": Match.object_like({"ENDPOINT_NAME": "sentiment", "MAX_REVIEW_CHARS": "20000"})},
+        "Environment": {"Variables": Match.object_like({"ENDPOINT_NAME": "sentiment-dev", "MAX_REVIEW_CHARS": "20000"})},
     })
 
 
@@ -94,21 +97,23 @@ def test_api_writes_access_logs(default_app):
         "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.string_like_regexp("status")}})
 
 
-def test_cors_allows_only_the_site_origin(default_app):
+def test_cors_allows_only_the_site_origin_in_prod(prod_app):
     distribution = Capture()
-    default_app.web.has_resource_properties("AWS::Lambda::Function", {
+    prod_app.web.has_resource_properties("AWS::Lambda::Function", {
         "Handler": "predict_proxy.handler",
         "Environment": {"Variables": Match.object_like({"ALLOWED_ORIGINS": {"Fn::Join": ["", [
             "https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}})}})
 
-    assert default_app.web.find_resources("AWS::CloudFront::Distribution").keys() == {distribution.as_string()}
+    assert prod_app.web.find_resources("AWS::CloudFront::Distribution").keys() == {distribution.as_string()}
 
 
-def test_cors_allows_localhost_only_in_a_dev_deployment(default_app, options_app):
+def test_cors_allows_localhost_only_in_a_dev_deployment(default_app, prod_app, options_app):
+    """The dev stage (dev=true) lets the local site call its API; prod does unless dev=true."""
     def allowed(app) -> str:
         return json.dumps(proxy_function(app)["Environment"]["Variables"]["ALLOWED_ORIGINS"])
 
-    assert "localhost" not in allowed(default_app)
+    assert "localhost" not in allowed(prod_app)
+    assert "http://localhost:8080,http://127.0.0.1:8080" in allowed(default_app)
     assert "http://localhost:8080,http://127.0.0.1:8080" in allowed(options_app)
 
 

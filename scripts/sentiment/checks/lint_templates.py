@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Runs cfn-lint over the synthesized CloudFormation templates: both stacks, in both snapshot
-configurations (the default serverless one and the all-options real-time one), and prints a
-table of findings. Rules the project acknowledges are ignored in .cfnlintrc.yaml at the repo
+"""Runs cfn-lint over the synthesized CloudFormation templates: both stacks, in every snapshot
+configuration (each stage, and prod with every option switched on), and prints a table of
+findings. Rules the project acknowledges are ignored in .cfnlintrc.yaml at the repo
 root, each with its reason. Exits 1 on any finding.
 
     sentiment lint-templates               # synthesize now, then lint
@@ -69,16 +69,20 @@ def table(findings: list[Finding]) -> str:
 
 def synthesized_templates(workdir: Path) -> list[Path]:
     """Both stacks in every snapshot configuration, written under workdir/<configuration>/."""
-    from sentiment.infra.snapshot import CONFIGURATIONS, STACKS, synthesize
+    from sentiment.infra.snapshot import CONFIGURATIONS, synthesize
 
     paths = []
     for configuration, overrides in CONFIGURATIONS.items():
-        templates = synthesize(overrides, workdir / configuration)
-        for stack in STACKS:
+        for stack, template in synthesize(overrides, workdir / configuration).items():
             path = workdir / configuration / f"{stack}.template.json"
-            path.write_text(json.dumps(templates[stack], indent=1))
+            path.write_text(json.dumps(template, indent=1))
             paths.append(path)
     return paths
+
+
+def snapshot_templates() -> list[Path]:
+    """Every committed snapshot template (tests/snapshots/<configuration>/<stack>.template.json)."""
+    return sorted((ROOT / "tests" / "snapshots").glob("*/*.template.json"))
 
 
 def main(argv=None) -> int:
@@ -88,7 +92,7 @@ def main(argv=None) -> int:
                         help="lint the committed tests/snapshots/ instead of synthesizing")
     args = parser.parse_args(argv)
     if args.snapshots:
-        findings = lint(sorted((ROOT / "tests" / "snapshots").glob("*/*.template.json")))
+        findings = lint(snapshot_templates())
     else:
         with tempfile.TemporaryDirectory() as workdir:
             findings = lint(synthesized_templates(Path(workdir)))

@@ -8,6 +8,8 @@ policies, public access settings.
 
     sentiment diff                   # against the merge base with main
     sentiment diff --base HEAD~1 --markdown
+    sentiment diff --base HEAD --configuration prod -c waf=true       # what a -c setting would change
+    sentiment diff --configuration prod --base-context canary=false  # what turning the canary on changes
 
 Exit status: 0 when nothing changed, 1 when something did, 2 on a usage error.
 """
@@ -17,7 +19,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,18 +309,6 @@ def snapshot_at(ref: str, relative: str, root: Path = ROOT) -> dict | None:
     return json.loads(result.stdout)
 
 
-def current_templates() -> dict[tuple[str, str], dict]:
-    """(configuration, stack) -> the template synthesized now, normalized like the snapshots."""
-    from sentiment.infra.snapshot import CONFIGURATIONS, normalize, synthesize
-
-    out = {}
-    for configuration, overrides in CONFIGURATIONS.items():
-        with tempfile.TemporaryDirectory() as workdir:
-            for stack, template in synthesize(overrides, Path(workdir)).items():
-                out[(configuration, stack)] = normalize(template)
-    return out
-
-
 def templates_from_dir(directory: Path) -> dict[tuple[str, str], dict]:
     """The same from a folder laid out like tests/snapshots/ (<configuration>/<stack>.template.json)."""
     return {(path.parent.name, path.name.removesuffix(".template.json")): json.loads(path.read_text())
@@ -327,7 +316,9 @@ def templates_from_dir(directory: Path) -> dict[tuple[str, str], dict]:
 
 
 def diff_against(base: str, current: dict[tuple[str, str], dict], root: Path = ROOT,
-                 snapshot_dir: str = "tests/snapshots") -> list[StackDiff]:
+                 snapshot_dir: str = "tests/snapshots", configurations: list[str] | None = None) -> list[StackDiff]:
+    """The current templates against the snapshots committed at base (only these
+    configurations' when given; a stack that exists on one side only is all added or removed)."""
     keys = set(current)
     listing = subprocess.run(["git", "ls-tree", "-r", "--name-only", base, snapshot_dir + "/"], cwd=root,
                              capture_output=True, text=True, check=False)
@@ -335,7 +326,7 @@ def diff_against(base: str, current: dict[tuple[str, str], dict], root: Path = R
         raise RuntimeError(f"git ls-tree {base}: {listing.stderr.strip()}")
     for line in listing.stdout.splitlines():
         path = Path(line)
-        if path.name.endswith(".template.json"):
+        if path.name.endswith(".template.json") and (not configurations or path.parent.name in configurations):
             keys.add((path.parent.name, path.name.removesuffix(".template.json")))
     return [compare(f"{stack} ({configuration})",
                     snapshot_at(base, f"{snapshot_dir}/{configuration}/{stack}.template.json", root),
@@ -343,19 +334,58 @@ def diff_against(base: str, current: dict[tuple[str, str], dict], root: Path = R
             for configuration, stack in sorted(keys)]
 
 
+def diff_templates(old: dict[tuple[str, str], dict], new: dict[tuple[str, str], dict]) -> list[StackDiff]:
+    """Two sets of templates keyed by (configuration, stack), compared stack by stack."""
+    return [compare(f"{stack} ({configuration})", old.get((configuration, stack)), new.get((configuration, stack)))
+            for configuration, stack in sorted(old.keys() | new.keys())]
+
+
+def context_pair(text: str) -> tuple[str, str]:
+    """KEY=VALUE from the command line, as `cdk -c` takes it."""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
 def main(argv=None) -> int:
+    from sentiment.infra.snapshot import CONFIGURATIONS, normalized_templates
+
     parser = argparse.ArgumentParser(prog="sentiment diff", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", help="git ref whose tests/snapshots/ to compare with (default: merge base with main)")
+    parser.add_argument("--base-context", metavar="KEY=VALUE", type=context_pair, action="append", default=[],
+                        help="instead of a git ref, compare with the same configurations synthesized now with "
+                             "this context on top (repeatable), e.g. canary=false")
+    parser.add_argument("-c", "--context", metavar="KEY=VALUE", type=context_pair, action="append", default=[],
+                        help="context on top of each configuration's for the current templates (repeatable), "
+                             "as `cdk -c` takes it")
+    parser.add_argument("--configuration", choices=sorted(CONFIGURATIONS), action="append",
+                        help="compare only this snapshot configuration (repeatable; default: all)")
     parser.add_argument("--markdown", action="store_true", help="GitHub-flavoured markdown (for a job summary)")
     parser.add_argument("--templates", type=Path,
                         help="compare these templates (laid out like tests/snapshots/) instead of synthesizing")
     args = parser.parse_args(argv)
+    if args.base and args.base_context:
+        parser.error("--base and --base-context each name what to compare with; give one")
+    if args.templates and args.context:
+        parser.error("--context applies to synthesized templates, not to --templates")
+    from stacks.config import ConfigError
+
     try:
-        base = args.base or default_base(ROOT)
-        current = templates_from_dir(args.templates) if args.templates else current_templates()
-        diffs = diff_against(base, current, ROOT)
-    except RuntimeError as error:
+        if args.templates:
+            current = templates_from_dir(args.templates)
+            if args.configuration:
+                current = {key: value for key, value in current.items() if key[0] in args.configuration}
+        else:
+            current = normalized_templates(args.configuration, dict(args.context))
+        if args.base_context:
+            base = "the same configurations with " + " ".join(f"{key}={value}" for key, value in args.base_context)
+            diffs = diff_templates(normalized_templates(args.configuration, dict(args.base_context)), current)
+        else:
+            base = args.base or default_base(ROOT)
+            diffs = diff_against(base, current, ROOT, configurations=args.configuration)
+    except (RuntimeError, ConfigError) as error:
         print(f"sentiment diff: {error}", file=sys.stderr)
         return 2
     sys.stdout.write(report(diffs, base, args.markdown))

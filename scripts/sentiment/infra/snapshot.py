@@ -4,9 +4,9 @@ request that changes the infrastructure shows the change as reviewable JSON.
 
 Content hashes (assets, the dataset, the training job's name) are replaced by placeholders, so
 the snapshot changes when the infrastructure does, not when a line of model, proxy or site code
-does. tests/infra/test_template_snapshot.py fails while the snapshot is stale.
+does. tests/stacks/test_template_snapshot.py fails while the snapshot is stale.
 
-    python scripts/snapshot_templates.py          # or: make snapshot
+    sentiment snapshot          # or: make snapshot
 """
 from __future__ import annotations
 
@@ -21,20 +21,29 @@ from pathlib import Path
 from sentiment.paths import ROOT
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
-# Each snapshot is cdk.json's configuration plus these overrides.
+# Each snapshot is cdk.json's configuration plus these overrides: each stage as it ships, and
+# prod with every other option switched away from its default (WAF, alarm mail, autoscaling,
+# throttling, a disposable bucket).
 CONFIGURATIONS = {
-    "default": {},
-    "all-options": {"endpointMode": "realtime", "instanceType": "ml.c5.large", "instanceCount": 2,
-                    "maxInstanceCount": 5, "targetInvocationsPerInstance": 250, "waf": True,
-                    "wafRateLimit": 500, "alarmEmail": "ops@example.com", "dev": True,
+    "dev": {"stage": "dev"},
+    "prod": {"stage": "prod"},
+    "all-options": {"stage": "prod", "endpointMode": "realtime", "instanceType": "ml.c5.large",
+                    "instanceCount": 2, "maxInstanceCount": 5, "targetInvocationsPerInstance": 250,
+                    "waf": True, "wafRateLimit": 500, "alarmEmail": "ops@example.com", "dev": True,
                     "apiRateLimit": 7, "apiBurstLimit": 9},
 }
-STACKS = ("SentimentModel", "SentimentWeb")
 _HASHES = [
     (re.compile(r"[0-9a-f]{64}"), "<content-hash>"),
-    (re.compile(r"sentiment-[0-9a-f]{16}\b"), "sentiment-<inputs-hash>"),
+    (re.compile(r"\b(sentiment-[a-z]+-)[0-9a-f]{16}\b"), r"\1<inputs-hash>"),
     (re.compile(r"training-data/[0-9a-f]{16}/"), "training-data/<dataset-hash>/"),
 ]
+
+
+def stacks_of(configuration: str) -> tuple[str, str]:
+    """The stack names a snapshot configuration synthesizes (they carry its stage)."""
+    from stacks.config import stack_names
+
+    return stack_names(CONFIGURATIONS[configuration]["stage"])
 
 
 # Settings the CDK CLI reads from cdk.json's top level and hands the app as context (its
@@ -93,18 +102,39 @@ def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
             for stack in stacks}
 
 
+def normalized_templates(configurations: list[str] | None = None,
+                         context: dict[str, str] | None = None) -> dict[tuple[str, str], dict]:
+    """(configuration, stack) -> the template synthesized now, normalized like the snapshots,
+    for these configurations (default: all) with `context` on top of each one's overrides."""
+    out = {}
+    for configuration in configurations or CONFIGURATIONS:
+        with tempfile.TemporaryDirectory() as workdir:
+            overrides = {**CONFIGURATIONS[configuration], **(context or {})}
+            for stack, template in synthesize(overrides, Path(workdir)).items():
+                out[(configuration, stack)] = normalize(template)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)
+    written = set()
     for configuration, overrides in CONFIGURATIONS.items():
         with tempfile.TemporaryDirectory() as workdir:
             templates = synthesize(overrides, Path(workdir))
-        for stack in STACKS:
+        for stack in stacks_of(configuration):
             path = snapshot_path(configuration, stack)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(render(templates[stack]))
+            written.add(path)
             print(f"wrote {path.relative_to(ROOT)}")
+    # A configuration or stack that no longer exists leaves no stale template behind.
+    for path in sorted(set(SNAPSHOT_DIR.glob("*/*.template.json")) - written):
+        path.unlink()
+        print(f"removed {path.relative_to(ROOT)}")
+        if not any(path.parent.iterdir()):
+            path.parent.rmdir()
     return 0
 
 

@@ -1,6 +1,7 @@
-"""The deployed stacks' outputs, from the file `cdk deploy --outputs-file cdk-outputs.json` writes:
-{"SentimentModel": {"EndpointName": ..., "ArtifactsBucketName": ...},
- "SentimentWeb": {"SiteUrl": ..., "ApiUrl": ...}}."""
+"""The deployed stacks' outputs, from the file `cdk deploy --outputs-file cdk-outputs-dev.json`
+writes (`make deploy STAGE=dev` does):
+{"SentimentModel-dev": {"EndpointName": ..., "ArtifactsBucketName": ...},
+ "SentimentWeb-dev": {"SiteUrl": ..., "ApiUrl": ...}}."""
 from __future__ import annotations
 
 import json
