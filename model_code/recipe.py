@@ -19,7 +19,7 @@ class Recipe:
     context_window: int = 5
     ngram_order: int = 3
     ngram_min_count: int = 2
-    ngram_l2: float = 1e-5
+    ngram_l2: float = 1e-4
     # training
     windows: bool = True
     epochs: int = 6

@@ -119,6 +119,13 @@ class DeploymentConfig:
         return stack_names(self.stage)
 
     @property
+    def unlabelled_data(self) -> Path | None:
+        """`sentiment prepare` writes the encoded unlabelled reviews beside the training folder
+        (<trainingData>-unlabelled); where they are, the job gets them as its `unlabelled` channel."""
+        folder = Path(f"{self.training_data}-unlabelled")
+        return folder if (folder / "unlabelled.json").is_file() else None
+
+    @property
     def training_mode(self) -> bool:
         return self.model_artifact is None
 

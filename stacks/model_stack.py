@@ -36,11 +36,12 @@ class SentimentModelStack(Stack):
 
         if config.training_mode:
             data = TrainingData(self, "TrainingData", bucket=artifacts.s3_bucket,
-                                data_dir=config.training_data, retention_days=config.log_retention_days)
+                                data_dir=config.training_data, retention_days=config.log_retention_days,
+                                unlabelled_dir=config.unlabelled_data)
             training = TrainingJob(
                 self, "TrainingJob",
                 name_prefix=config.name_prefix, code_dir=MODEL_CODE_DIR, bucket=artifacts.s3_bucket,
-                data_prefix=data.s3_prefix, data_hash=data.data_hash,
+                data_prefix=data.s3_prefix, data_hash=data.data_hash, unlabelled_prefix=data.unlabelled_prefix,
                 role=role, image=train_image,
                 instance_type=config.training_instance_type, use_spot=config.training_use_spot,
                 max_runtime_minutes=config.training_max_runtime_minutes,

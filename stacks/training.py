@@ -43,6 +43,7 @@ def training_job_name(*, name_prefix: str, code_hash: str, data_hash: str, hyper
 class TrainingJob(Construct):
     def __init__(self, scope: Construct, id_: str, *, name_prefix: str, code_dir: Path, bucket: s3.IBucket,
                  data_prefix: str, data_hash: str, role: SageMakerRole, image: DlcImage,
+                 unlabelled_prefix: str | None = None,
                  instance_type: str, use_spot: bool, max_runtime_minutes: int,
                  hyperparameters: dict[str, str], log_retention_days: int,
                  min_validation_accuracy: float) -> None:
@@ -57,6 +58,8 @@ class TrainingJob(Construct):
                                           hyperparameters=hyperparameters, image_name=image.name)
         role.allow_read_asset(source)
         role.allow_read_prefix(bucket, data_prefix)
+        if unlabelled_prefix:
+            role.allow_read_prefix(bucket, unlabelled_prefix)
         role.allow_write_prefix(bucket, OUTPUT_PREFIX)
         # The endpoint's model is this job's output, and nothing else under the prefix.
         role.allow_read_object(bucket.arn_for_objects(f"{OUTPUT_PREFIX}{self.job_name}/output/model.tar.gz"))
@@ -81,6 +84,8 @@ class TrainingJob(Construct):
                 },
                 "RoleArn": role.iam_role.role_arn,
                 "TrainingDataUri": bucket.s3_url_for_object(data_prefix),
+                # The `unlabelled` channel: word vectors are also learned on these reviews.
+                **({"UnlabelledDataUri": bucket.s3_url_for_object(unlabelled_prefix)} if unlabelled_prefix else {}),
                 "OutputUri": bucket.s3_url_for_object(OUTPUT_PREFIX),
                 "InstanceType": instance_type,
                 "VolumeSizeGb": 10,

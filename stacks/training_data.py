@@ -1,4 +1,6 @@
-"""The prepared dataset (scripts/prepare_data.py output) copied to a content-addressed prefix."""
+"""The prepared dataset (`sentiment prepare` output) copied to a content-addressed prefix, and the
+encoded unlabelled reviews, where prepare wrote them, to one of their own (the job's `unlabelled`
+channel)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,19 +16,28 @@ from stacks.uploads import upload
 
 class TrainingData(Construct):
     def __init__(self, scope: Construct, id_: str, *, bucket: s3.IBucket, data_dir: Path,
-                 retention_days: int) -> None:
+                 retention_days: int, unlabelled_dir: Path | None = None) -> None:
         super().__init__(scope, id_)
         self.data_hash = tree_hash(data_dir)
         # One prefix per dataset version: a training job keeps reading exactly what it was
         # started on, and a changed dataset changes the prefix, hence the job's name.
         self.s3_prefix = f"training-data/{self.data_hash[:16]}/"
         self.s3_uri = bucket.s3_url_for_object(self.s3_prefix)
-        self.s3_deployment = upload(
-            self, "Upload",
-            sources=[s3_deployment.Source.asset(str(data_dir), exclude=["__pycache__"])],
+        self.s3_deployment = self._upload("Upload", bucket, data_dir, self.s3_prefix, retention_days)
+        self.unlabelled_prefix = None
+        if unlabelled_dir is not None:
+            unlabelled_hash = tree_hash(unlabelled_dir)
+            self.data_hash = f"{self.data_hash}+{unlabelled_hash}"
+            self.unlabelled_prefix = f"unlabelled-data/{unlabelled_hash[:16]}/"
+            self._upload("UploadUnlabelled", bucket, unlabelled_dir, self.unlabelled_prefix, retention_days)
+
+    def _upload(self, id_: str, bucket: s3.IBucket, folder: Path, prefix: str, retention_days: int):
+        return upload(
+            self, id_,
+            sources=[s3_deployment.Source.asset(str(folder), exclude=["__pycache__"])],
             destination=bucket,
             retention_days=retention_days,
-            destination_key_prefix=self.s3_prefix,
+            destination_key_prefix=prefix,
             prune=False,
             retain_on_delete=False,
             memory_limit=1024,

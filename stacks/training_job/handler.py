@@ -150,14 +150,15 @@ def training_job_request(props: dict) -> dict:
         "RoleArn": props["RoleArn"],
         "AlgorithmSpecification": algorithm,
         "HyperParameters": {key: str(value) for key, value in props["Hyperparameters"].items()},
+        # train.py finds each channel in SM_CHANNEL_<NAME>.
         "InputDataConfig": [{
-            "ChannelName": "training",
+            "ChannelName": channel,
             "DataSource": {"S3DataSource": {
                 "S3DataType": "S3Prefix",
-                "S3Uri": props["TrainingDataUri"],
+                "S3Uri": props[key],
                 "S3DataDistributionType": "FullyReplicated",
             }},
-        }],
+        } for channel, key in (("training", "TrainingDataUri"), ("unlabelled", "UnlabelledDataUri")) if props.get(key)],
         "OutputDataConfig": {"S3OutputPath": props["OutputUri"]},
         "ResourceConfig": {
             "InstanceType": props["InstanceType"],

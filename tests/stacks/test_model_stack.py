@@ -116,6 +116,29 @@ def test_training_reads_the_uploaded_dataset_prefix(default_app):
     assert json.dumps(training_job_properties(default_app)["TrainingDataUri"]).endswith(f'/{prefix}"]]}}')
 
 
+def test_unlabelled_reviews_prepared_beside_the_dataset_become_a_channel_the_role_may_read(synth, tmp_path_factory):
+    """`sentiment prepare` writes <dataset>-unlabelled; the app uploads it to its own
+    content-addressed prefix and the job's SageMaker role may read exactly that prefix too."""
+    from support import make_dataset
+
+    root = tmp_path_factory.mktemp("with-unlabelled")
+    make_dataset(root / "data")
+    (root / "data-unlabelled").mkdir()
+    (root / "data-unlabelled" / "unlabelled.json").write_text('{"format_version": 1}')
+    app = synth(trainingData=str(root / "data"))
+    uri = json.dumps(training_job_properties(app)["UnlabelledDataUri"])
+    prefixes = [d["Properties"]["DestinationBucketKeyPrefix"]
+                for d in app.model.find_resources("Custom::CDKBucketDeployment").values()]
+    unlabelled = [prefix for prefix in prefixes if prefix.startswith("unlabelled-data/")]
+    assert len(unlabelled) == 1 and uri.endswith(f'/{unlabelled[0]}"]]}}')
+    policies = json.dumps(app.model.find_resources("AWS::IAM::Policy"))
+    assert f"{unlabelled[0]}*" in policies
+
+
+def test_without_unlabelled_reviews_the_job_has_one_channel(default_app):
+    assert "UnlabelledDataUri" not in training_job_properties(default_app)
+
+
 def test_job_name_changes_with_a_hyperparameter(default_app, synth):
     assert training_job_properties(synth(epochs=7))["JobName"] != training_job_properties(default_app)["JobName"]
 

@@ -95,6 +95,26 @@ def test_create_starts_the_job_with_the_channel_code_and_limits_from_the_propert
     assert handler.handle_event(event("Create"), client) == {"PhysicalResourceId": JOB}
 
 
+def test_the_unlabelled_reviews_arrive_as_a_second_channel(sagemaker):
+    """train.py reads them from SM_CHANNEL_UNLABELLED, which SageMaker sets for a channel named
+    `unlabelled`; the request is validated against SageMaker's API model by the Stubber."""
+    client, stubber = sagemaker
+    not_found(stubber)
+    channel = {"S3DataType": "S3Prefix", "S3DataDistributionType": "FullyReplicated"}
+    stubber.add_response("create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/x"}, {
+        "TrainingJobName": JOB, "RoleArn": ANY, "AlgorithmSpecification": ANY, "HyperParameters": ANY,
+        "InputDataConfig": [
+            {"ChannelName": "training", "DataSource": {"S3DataSource": {
+                **channel, "S3Uri": "s3://artifacts/training-data/abc/"}}},
+            {"ChannelName": "unlabelled", "DataSource": {"S3DataSource": {
+                **channel, "S3Uri": "s3://artifacts/unlabelled-data/def/"}}}],
+        "OutputDataConfig": ANY, "ResourceConfig": ANY, "StoppingCondition": ANY,
+        "EnableManagedSpotTraining": False,
+    })
+
+    handler.handle_event(event("Create", UnlabelledDataUri="s3://artifacts/unlabelled-data/def/"), client)
+
+
 def test_spot_training_sets_a_maximum_wait(sagemaker):
     """SageMaker rejects managed spot training without MaxWaitTimeInSeconds."""
     client, stubber = sagemaker
