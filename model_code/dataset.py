@@ -103,7 +103,7 @@ def load_dataset(folder: Path, verify: bool = True) -> tuple[dict[str, EncodedSp
     folder = Path(folder)
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
-        raise DatasetError(f"{manifest_path}: not found; run scripts/prepare_data.py to create the dataset")
+        raise DatasetError(f"{manifest_path}: not found; run `sentiment prepare` to create the dataset")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train the sentiment LSTM on a processed dataset folder (scripts/prepare_data.py).
+"""Train the sentiment LSTM on a processed dataset folder (`sentiment prepare`).
 
 SageMaker runs it as the training entry point: hyperparameters arrive as flags, and
 SM_CHANNEL_TRAINING, SM_CHANNEL_UNLABELLED, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR give the default

@@ -2,7 +2,6 @@
 which way."""
 import numpy as np
 import torch
-
 from network import pad_batch
 from ngrams import NgramScorer, batch_keys, fit_ngram_scorer, review_keys
 

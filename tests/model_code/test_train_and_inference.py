@@ -306,8 +306,9 @@ def test_the_trained_model_combines_the_lstm_with_the_ngram_part(tiny_model_dir)
 
 
 def test_windows_and_unlabelled_reviews_reach_training(tmp_path):
-    from sentiment.data import prepare as prepare_data
     from support import synthetic_reviews, write_jsonl
+
+    from sentiment.data import prepare as prepare_data
 
     rows = synthetic_reviews(200, seed=9)
     for row in rows:

@@ -9,8 +9,8 @@ where that cannot be reached (an offline machine, or a mirror that serves only p
 the packages are reported as not audited, loudly, and the step passes unless
 --require-vulnerability-data is given.
 
-    python scripts/audit.py
-    python scripts/audit.py --require-vulnerability-data     # CI with internet access
+    sentiment audit
+    sentiment audit --require-vulnerability-data     # CI with internet access
 """
 from __future__ import annotations
 

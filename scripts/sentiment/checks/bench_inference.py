@@ -2,7 +2,7 @@
 """Inference handler speed: one review at a time through input_fn, predict_fn and output_fn on
 one core (median latency), and batches of JSON lines scored by one process per core (reviews/s).
 
-    python scripts/bench_inference.py --model models/default --data ../shared/data/imdb/test.jsonl.gz
+    sentiment bench-inference --model models/default --data ../shared/data/imdb/test.jsonl.gz
 """
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ model server -> inference handlers) and print the figures the README quotes:
 Reviews are real IMDb test reviews when --data exists (cut to the API's limit; 1,314 characters
 on average), else, or with --short-reviews, a fixed set of one-sentence reviews.
 
-    python scripts/bench_local.py                            # models/default, 16 clients, 30 s
-    python scripts/bench_local.py --clients 16 --duration 30 --model build/model
+    sentiment bench-local                            # models/default, 16 clients, 30 s
+    sentiment bench-local --clients 16 --duration 30 --model build/model
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 Target: 30 s or less. Uses data/processed when it exists, otherwise a stand-in dataset (what
 synthesis reads of it is only its bytes, for the upload and the training job's name).
 
-    python scripts/bench_synth.py [--runs 3]      # or: make bench-synth
+    sentiment bench-synth [--runs 3]      # or: make bench-synth
 """
 from __future__ import annotations
 

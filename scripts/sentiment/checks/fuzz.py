@@ -14,8 +14,8 @@ InvokeEndpoint to an in-process double (no network) that answers with the real i
 handlers or with one of the endpoint's failures: ModelError, throttling, 5xx, timeouts, a
 refused or dropped connection, an unreadable answer.
 
-    python scripts/fuzz.py                              # 10,000 bodies per handler, models/default
-    python scripts/fuzz.py --examples 500 --seed 1 --model build/model
+    sentiment fuzz                              # 10,000 bodies per handler, models/default
+    sentiment fuzz --examples 500 --seed 1 --model build/model
 """
 from __future__ import annotations
 

@@ -11,8 +11,8 @@
 Prints one line per check; exits 1 if any fails (each failure says what was expected and what
 came back), 2 if the URLs are missing or the outputs file cannot be read.
 
-    python scripts/smoke_test.py --stack-outputs cdk-outputs.json     # after cdk deploy --outputs-file
-    python scripts/smoke_test.py --site-url http://127.0.0.1:8080 --api-url http://127.0.0.1:8081
+    sentiment smoke --stack-outputs cdk-outputs.json     # after cdk deploy --outputs-file
+    sentiment smoke --site-url http://127.0.0.1:8080 --api-url http://127.0.0.1:8081
 """
 from __future__ import annotations
 

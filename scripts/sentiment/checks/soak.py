@@ -12,8 +12,8 @@ the stack's processes at start and end.
 Targets (issue 6): 5 minutes at 200 requests/s, 0 errors, p99 100 ms or less, memory growth
 under 50 MB.
 
-    python scripts/soak.py                               # models/default, 200/s for 5 minutes
-    python scripts/soak.py --rate 100 --duration 60 --model build/model
+    sentiment soak                               # models/default, 200/s for 5 minutes
+    sentiment soak --rate 100 --duration 60 --model build/model
 """
 from __future__ import annotations
 

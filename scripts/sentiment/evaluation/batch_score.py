@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Score a file of reviews on this machine: one prediction per review, as JSON lines, in input
-order; with labels present, the evaluation figures too (the same as scripts/evaluate.py).
+order; with labels present, the evaluation figures too (the same as `sentiment evaluate`).
 
 Input (by file name; a trailing .gz is read compressed):
     *.jsonl, *.ndjson   one review per line: {"text"|"review": "...", "label"?: 0|1, "id"?: ...}
@@ -16,7 +16,7 @@ on a two-core machine fight over the cores and run several times slower. Reviews
 the processes in chunks of similar length and scored 64 at a time, which pads little and keeps
 each batch in cache: about a third less CPU per review than chunks in input order of 256.
 
-    python scripts/batch_score.py --model models/default --input ../shared/data/imdb/test.jsonl.gz \\
+    sentiment batch-score --model models/default --input ../shared/data/imdb/test.jsonl.gz \\
         --out build/predictions.jsonl
 """
 from __future__ import annotations

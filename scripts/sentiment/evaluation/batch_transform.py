@@ -12,7 +12,7 @@
 
 The model's execution role must be able to read PREFIX/ and write PREFIX/*/output/ in the bucket.
 
-    python scripts/batch_transform.py --input ../shared/data/imdb/test.jsonl.gz \\
+    sentiment batch-transform --input ../shared/data/imdb/test.jsonl.gz \\
         --stack-outputs cdk-outputs.json --instance-type ml.m5.xlarge --instance-count 2
 """
 from __future__ import annotations

@@ -10,8 +10,8 @@ accuracy, latency p50/p99 and errors.
 Exit status: 0 when every review was answered, 1 when some were not, 2 when none was (the
 endpoint is unreachable or refuses everything) or the input is bad.
 
-    python scripts/evaluate_endpoint.py --api-url http://127.0.0.1:8081 --data ../shared/data/imdb -n 1000
-    python scripts/evaluate_endpoint.py --endpoint-name sentiment --data ../shared/data/imdb -n 500
+    sentiment evaluate-endpoint --api-url http://127.0.0.1:8081 --data ../shared/data/imdb -n 1000
+    sentiment evaluate-endpoint --endpoint-name sentiment --data ../shared/data/imdb -n 500
 """
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     target.add_argument("--api-url", help="API base URL; reviews go to POST <url>/predict")
     target.add_argument("--stack-outputs", help="cdk deploy --outputs-file JSON: use its ApiUrl")
     parser.add_argument("--data", default=OFFICIAL_URL,
-                        help="labelled reviews, any source scripts/evaluate.py reads (default: the official URL)")
+                        help="labelled reviews, any source `sentiment evaluate` reads (default: the official URL)")
     parser.add_argument("--split", default="test", choices=("test", "train"), help="split to read (default: test)")
     parser.add_argument("-n", "--reviews", type=int, default=500, help="reviews to send (default: 500)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight at most (default: 16)")

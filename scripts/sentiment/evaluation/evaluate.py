@@ -5,7 +5,7 @@ precision, recall, F1, ROC-AUC and the confusion matrix, printed, saved as JSON,
 The raw review text goes through the model directory's own text pipeline (the one serving
 uses), so the figures are what the endpoint would score.
 
-    python scripts/evaluate.py --model models/default --data ../shared/data/imdb --out build/evaluation
+    sentiment evaluate --model models/default --data ../shared/data/imdb --out build/evaluation
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME setting; `lambda_environment()` builds that e
 credentials that only the local model server accepts. Set it before the handler is imported
 (the client is created at import, as at a Lambda cold start): the command line does so.
 
-    python scripts/local_api.py --port 8081 --runtime-url http://127.0.0.1:8082 \\
+    sentiment api-server --port 8081 --runtime-url http://127.0.0.1:8082 \\
         --allowed-origin http://127.0.0.1:8080
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ When the model server itself is down, a forwarded request is dropped the same wa
 sees a connection failure, as it would without the proxy. Tests switch modes with
 `proxy.mode = ...`; the command line runs one mode until Ctrl-C:
 
-    python scripts/fault_proxy.py --upstream http://127.0.0.1:8082 --port 8083 --mode delay --delay 15
+    sentiment fault-proxy --upstream http://127.0.0.1:8082 --port 8083 --mode delay --delay 15
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ Concurrent requests are answered in batches: while the model scores one batch, n
 reviews queue, and the next predict_fn call scores them all at once. On a small CPU that is
 several times the throughput of one call per request, and it adds no waiting when idle.
 
-    python scripts/local_runtime.py --model models/default --port 8082
+    sentiment model-server --model models/default --port 8082
 """
 from __future__ import annotations
 

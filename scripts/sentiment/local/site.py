@@ -3,7 +3,7 @@
 the API, and the same security headers (a Content-Security-Policy that allows only the site's
 own scripts and the API's origin, HSTS, nosniff, no framing).
 
-    python scripts/local_site.py --port 8080 --api-url http://127.0.0.1:8081
+    sentiment site-server --port 8080 --api-url http://127.0.0.1:8081
 """
 from __future__ import annotations
 

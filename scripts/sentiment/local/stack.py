@@ -13,8 +13,8 @@ AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME setting, exactly the code that runs on AWS. T
 and the API each run in their own process (the model's work and the API's do not share one
 interpreter lock); the site is served from this one. Ctrl-C stops all three.
 
-    python scripts/local_stack.py                         # models/default/
-    python scripts/local_stack.py --model build/model.tar.gz --port 9000
+    sentiment local                         # models/default/
+    sentiment local --model build/model.tar.gz --port 9000
 """
 from __future__ import annotations
 
