@@ -97,3 +97,11 @@ def test_the_body_limit_counts_bytes_also_when_the_body_arrives_decoded(monkeypa
     narrower = json.dumps({"review": "é" * 400}, ensure_ascii=False)
     assert len(narrower.encode()) < 1000
     assert inference.input_fn(narrower, "application/json").texts == ["é" * 400]
+
+
+def test_the_contract_cases_limits_are_the_handlers_defaults():
+    """sentiment.contract states the limits the contract cases test; code/ cannot import it."""
+    from sentiment.contract import MODEL_MAX_BODY_BYTES, MODEL_MAX_REVIEW_CHARS, MODEL_MAX_REVIEWS
+
+    assert (inference.MAX_BODY_BYTES, inference.MAX_REVIEW_CHARS, inference.MAX_REVIEWS) == (
+        MODEL_MAX_BODY_BYTES, MODEL_MAX_REVIEW_CHARS, MODEL_MAX_REVIEWS)

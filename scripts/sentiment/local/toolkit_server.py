@@ -25,7 +25,7 @@ import importlib.util
 import os
 import shutil
 import signal
-import subprocess
+import subprocess  # nosec B404 - starts the toolkit's `serve` with this interpreter, fixed arguments
 import sys
 import tarfile
 import tempfile
@@ -110,7 +110,7 @@ class ToolkitServer:
         with tarfile.open(self.model_archive, "r:gz") as archive:
             archive.extractall(model_dir, filter="data")
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # nosec B603 - fixed command line
                 [sys.executable, "-c", "from sentiment.local.toolkit_server import serve; serve()"],
                 cwd=self.root, env=self._environment(), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
