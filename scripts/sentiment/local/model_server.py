@@ -30,6 +30,8 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
+from toolkit_adapter import ERROR_CONTENT_TYPE, error_answer  # model_code/: the container's error answers
+
 from sentiment.contract import INVOKE_ENDPOINT_MAX_PAYLOAD_BYTES, VARIANT_NAME
 from sentiment.models import ModelPathError, unpack_model
 from sentiment.paths import DEFAULT_MODEL
@@ -189,8 +191,6 @@ class Batcher:
 def invoke_container(loaded: LoadedModel, batcher: Batcher, body: bytes, content_type: str,
                      accept: str) -> tuple[int, bytes, str]:
     """The container contract: (status, body, content type) for one /invocations request."""
-    from toolkit_adapter import ERROR_CONTENT_TYPE, error_answer  # the container's error answers
-
     handlers = loaded.handlers
     inference_error = getattr(handlers, "InferenceError", ())
     try:
