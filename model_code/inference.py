@@ -161,11 +161,13 @@ def _label(score: float) -> dict:
 
 
 def _accepts_json(accept: str | None) -> bool:
-    """Whether an Accept header (a list of media ranges, each with an optional q-value, as HTTP
-    clients send it) allows a JSON answer. q=0 excludes a range. Written here rather than taken
+    """Whether an Accept header (a list of media ranges with optional q-values, as HTTP clients
+    send it) allows the answer: application/json, where the most specific range that covers it
+    decides and q=0 refuses, or a JSON lines type named outright. Written here rather than taken
     from a library: code/ runs with only the packages of the inference image."""
     if not (accept or "").strip():
         return True
+    quality_of = {}
     for media_range in accept.split(","):
         media, *parameters = [part.strip() for part in media_range.split(";")]
         quality = 1.0
@@ -176,9 +178,11 @@ def _accepts_json(accept: str | None) -> bool:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        if quality > 0 and media.lower() in ("*/*", "application/*", JSON, *JSON_LINES):
-            return True
-    return False
+        quality_of[media.lower()] = quality
+    if any(quality_of.get(media_type, 0) > 0 for media_type in JSON_LINES):
+        return True  # Batch Transform asks for JSON lines by name
+    json_range = next((r for r in (JSON, "application/*", "*/*") if r in quality_of), None)
+    return json_range is not None and quality_of[json_range] > 0
 
 
 def output_fn(prediction: dict, accept: str = JSON) -> tuple[str, str]:

@@ -79,6 +79,9 @@ def test_a_failure_that_is_not_the_callers_fault_is_a_500_that_names_nothing_ins
     ("*/*", 200),
     (None, 200),
     ("application/json;q=0", 406),
+    ("application/json;q=0, */*", 406),
+    ("application/*;q=0.5, application/json;q=0", 406),
+    ("application/jsonlines", 200),
     ("text/csv", 406),
 ])
 def test_accept_is_read_as_a_list_with_q_values(toolkit_service, accept, status):

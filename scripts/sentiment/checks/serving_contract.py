@@ -141,6 +141,8 @@ CASES: tuple[Case, ...] = (
     _refused("Accept text/plain", POSITIVE.encode(), TEXT, 406, "unsupported accept type", accept="text/plain"),
     _refused("Accept JSON with q=0", POSITIVE.encode(), TEXT, 406, "unsupported accept type",
              accept="application/json;q=0, text/csv"),
+    _refused("Accept JSON with q=0 beside */*", POSITIVE.encode(), TEXT, 406, "unsupported accept type",
+             accept="application/json;q=0, */*"),
     # ---- batch sizes ------------------------------------------------------------------------------
     Case("batch of 1", _json({"reviews": [POSITIVE]}), JSON, answer="predictions", count=1),
     Case("batch of 64", _json({"reviews": [POSITIVE, NEGATIVE] * 32}), JSON, answer="predictions", count=64),
