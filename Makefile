@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node test local prepare train evaluate baseline train-default bench bench-local lint synth snapshot deploy destroy bench-synth smoke batch-score clean fuzz soak audit
+.PHONY: venv node toolkits container-test test local prepare train evaluate baseline train-default bench bench-local lint synth snapshot deploy destroy bench-synth smoke batch-score clean fuzz soak audit
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -21,6 +21,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -e .
 	touch $(STAMP)
+
+# The SageMaker serving and training toolkits, as AWS's images pin them (requirements-toolkits.txt).
+TOOLKITS_STAMP := $(VENV)/.toolkits-installed
+toolkits: $(TOOLKITS_STAMP)
+$(TOOLKITS_STAMP): requirements-toolkits.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-toolkits.txt
+	touch $@
 
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -54,6 +61,9 @@ bench: venv  ## every benchmark; prints figures
 
 bench-local: venv  ## the local stack: time to first prediction, then 16 clients for 30 s
 	$(SENTIMENT) bench-local --model $(MODEL)
+
+container-test: venv toolkits  ## the endpoint's contract on the real SageMaker serving stack (TorchServe, Java 17) and the local one
+	$(SENTIMENT) container-test --model $(MODEL)
 
 fuzz: venv  ## 10,000 generated hostile bodies per handler (inference, Lambda); prints statuses
 	$(SENTIMENT) fuzz --model $(MODEL)

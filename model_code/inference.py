@@ -24,6 +24,7 @@ from pathlib import Path
 # batch. Sixteen entries bound it to about 50 MB. Read when the first kernel is built.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
 
+import toolkit_adapter
 from artifact import Predictor, load_predictor
 
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(5 * 1024 * 1024)))
@@ -57,6 +58,9 @@ if _ToolkitError is not None:  # pragma: no cover - exercised only inside the co
             self.message = message
 
 
+toolkit_adapter.install()
+
+
 @dataclass
 class Reviews:
     """Parsed request: the texts and the shape the answer must have."""
@@ -77,8 +81,10 @@ def _as_text(body, content_type: str) -> str:
         except UnicodeDecodeError as error:
             raise InferenceError(400, f"{content_type} body is not valid UTF-8 (byte {error.start})") from None
     if isinstance(body, str):
-        if len(body) > MAX_BODY_BYTES:
-            raise InferenceError(413, f"request body is {len(body)} characters; the limit is {MAX_BODY_BYTES}")
+        # The limit is on what arrived over the wire: a character may have taken up to 4 bytes.
+        size = len(body.encode("utf-8", "surrogatepass"))
+        if size > MAX_BODY_BYTES:
+            raise InferenceError(413, f"request body is {size} bytes; the limit is {MAX_BODY_BYTES}")
         return body
     raise InferenceError(400, f"unsupported body type {type(body).__name__}")
 
@@ -154,9 +160,33 @@ def _label(score: float) -> dict:
     return {"sentiment": "positive" if score >= 0.5 else "negative", "score": round(float(score), 6)}
 
 
+def _accepts_json(accept: str | None) -> bool:
+    """Whether an Accept header (a list of media ranges with optional q-values, as HTTP clients
+    send it) allows the answer: application/json, where the most specific range that covers it
+    decides and q=0 refuses, or a JSON lines type named outright. Written here rather than taken
+    from a library: code/ runs with only the packages of the inference image."""
+    if not (accept or "").strip():
+        return True
+    quality_of = {}
+    for media_range in accept.split(","):
+        media, *parameters = [part.strip() for part in media_range.split(";")]
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        quality_of[media.lower()] = quality
+    if any(quality_of.get(media_type, 0) > 0 for media_type in JSON_LINES):
+        return True  # Batch Transform asks for JSON lines by name
+    json_range = next((r for r in (JSON, "application/*", "*/*") if r in quality_of), None)
+    return json_range is not None and quality_of[json_range] > 0
+
+
 def output_fn(prediction: dict, accept: str = JSON) -> tuple[str, str]:
-    media = _media_type(accept)
-    if media not in ("", "*/*", JSON, *JSON_LINES):
+    if not _accepts_json(accept):
         raise InferenceError(406, f"unsupported accept type {accept!r}; answers are application/json")
     results = [_label(score) for score in prediction["scores"]]
     if prediction["shape"] == "single":

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Train the sentiment LSTM on a processed dataset folder (`sentiment prepare`).
 
-SageMaker runs it as the training entry point: hyperparameters arrive as flags, and
-SM_CHANNEL_TRAINING, SM_CHANNEL_UNLABELLED, SM_MODEL_DIR and SM_OUTPUT_DATA_DIR give the default
-paths. Locally:
+SageMaker runs it as the training entry point: hyperparameters arrive as flags (booleans as
+`--flag True`), and SM_CHANNEL_TRAINING, SM_CHANNEL_UNLABELLED, SM_MODEL_DIR and
+SM_OUTPUT_DATA_DIR give the default paths. A failure's one-line reason goes to
+$SM_OUTPUT_DIR/failure, which SageMaker shows as the job's FailureReason. Locally:
 
     sentiment train --data-dir data/processed --unlabelled-dir data/processed-unlabelled --model-dir build/model
 
@@ -34,23 +35,14 @@ from network import LengthAwareCombiner, ModelConfig, SentimentLSTM, pad_batch
 from ngrams import fit_ngram_scorer
 from preprocessing import TextSettings
 from recipe import RECIPE
+from sagemaker_job import ArgumentParser, EpochProgress, add_switch, flag, write_failure
 from torch import nn
 from word_vectors import cooccurrence_vectors
 
 
-def flag(value: str) -> bool:
-    """Booleans as SageMaker passes them ("True"/"False") or as people type them."""
-    lowered = str(value).strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     env = os.environ.get
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     paths = parser.add_argument_group("paths (SageMaker sets the environment variables)")
     paths.add_argument("--data-dir", default=env("SM_CHANNEL_TRAINING", "data/processed"),
                        help="processed dataset folder (default: $SM_CHANNEL_TRAINING or data/processed)")
@@ -102,16 +94,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                           "better on validation, 0 = off (default: %(default)s)")
     fit.add_argument("--max-minutes", type=float, default=0,
                      help="stop after the epoch that passes this wall-clock budget, 0 = none (default: 0)")
-    fit.add_argument("--fit-all", action="store_true",
-                     help="train on the training and validation reviews together, for a final model once "
-                          "the recipe has been chosen on validation: runs every epoch and keeps the last "
-                          "(the mean of the last --average-last epochs if that is above 1); no validation "
-                          "figures, since nothing is held out")
+    add_switch(fit, "--fit-all",
+               help="train on the training and validation reviews together, for a final model once "
+                    "the recipe has been chosen on validation: runs every epoch and keeps the last "
+                    "(the mean of the last --average-last epochs if that is above 1); no validation "
+                    "figures, since nothing is held out")
     fit.add_argument("--seed", type=int, default=RECIPE.seed, help="random seed (default: %(default)s)")
     fit.add_argument("--threads", type=int, default=0, help="torch CPU threads, 0 = all cores (default: 0)")
-    fit.add_argument("--dry-run", action="store_true",
-                     help="seconds-long smoke run: one epoch of at most 3 batches")
-    fit.add_argument("--quiet", action="store_true", help="no per-batch progress bar")
+    add_switch(fit, "--dry-run", help="seconds-long smoke run: one epoch of at most 3 batches")
+    add_switch(fit, "--quiet", help="no progress within an epoch (a bar on a terminal, else a line "
+                                    "per tenth of the epoch)")
     args = parser.parse_args(argv)
     for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers", "context_window",
                  "ngram_min_count"):
@@ -327,8 +319,6 @@ def train(args: argparse.Namespace) -> dict:
         optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
 
     # Train -------------------------------------------------------------------------------
-    from tqdm import tqdm
-
     history: list[dict] = []
     recent_states: list[dict] = []
     best_state, best_accuracy, best_epoch, stale = None, -1.0, 0, 0
@@ -337,9 +327,8 @@ def train(args: argparse.Namespace) -> dict:
         epoch_started = time.perf_counter()
         batches = length_bucketed_batches(train_split, args.batch_size, rng)[:steps_per_epoch]
         loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit=" batches", disable=args.quiet,
-                   mininterval=5)
-        for indices in bar:
+        progress = EpochProgress(len(batches), f"epoch {epoch}/{epochs}", quiet=args.quiet)
+        for indices in batches:
             ids, lengths, labels = tensors(train_split, indices)
             optimizer.zero_grad(set_to_none=True)
             with embedding_hook(model, capture=bool(args.adversarial)) as embedded:
@@ -360,7 +349,8 @@ def train(args: argparse.Namespace) -> dict:
             loss_sum += loss.item() * len(indices)
             correct += int(((logits.detach() > 0).float() == labels).sum())
             seen += len(indices)
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+            progress.step(loss_sum / seen)
+        progress.close()
         validation = evaluate(model, validation_split) if validation_split else {"loss": None, "accuracy": None}
         record = {
             "epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
@@ -451,7 +441,11 @@ def main(argv=None) -> int:
         train(args)
     except DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
+        write_failure(str(error))
         return 2
+    except Exception as error:  # the traceback goes to the log; the job's reason is one line
+        write_failure(f"training failed: {type(error).__name__}: {error}")
+        raise
     return 0
 
 

@@ -1,4 +1,6 @@
 """Fixtures shared by every test area (helpers that tests import live in tests/support.py)."""
+import importlib.util
+import os
 import shutil
 from pathlib import Path
 
@@ -60,3 +62,38 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The SageMaker toolkits (`make toolkits`; Java 17 for TorchServe). Their tests skip where they
+# are not installed, and fail instead in CI, which sets SENTIMENT_REQUIRE_TOOLKITS=1.
+# ---------------------------------------------------------------------------------------------
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("SENTIMENT_REQUIRE_TOOLKITS") == "1":
+        pytest.fail(f"{reason}, and SENTIMENT_REQUIRE_TOOLKITS=1 requires it")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def serving_toolkit():
+    """The serving toolkit and TorchServe's Python side, for handlers driven in-process."""
+    if importlib.util.find_spec("sagemaker_pytorch_serving_container") is None or importlib.util.find_spec("ts") is None:
+        _unavailable("the SageMaker serving toolkit is not installed (make toolkits)")
+
+
+@pytest.fixture(scope="session")
+def serving_stack(serving_toolkit):
+    """Everything the real serving stack needs: the toolkit, TorchServe and Java."""
+    from sentiment.local.toolkit_server import missing_requirements
+
+    missing = missing_requirements()
+    if missing:
+        _unavailable("the real serving stack needs " + " and ".join(missing))
+
+
+@pytest.fixture(scope="session")
+def training_toolkit():
+    """The SageMaker training toolkit with the PyTorch training image's entry module."""
+    if importlib.util.find_spec("sagemaker_training") is None or importlib.util.find_spec("sagemaker_pytorch_container") is None:
+        _unavailable("the SageMaker training toolkit is not installed (make toolkits)")

@@ -20,8 +20,12 @@ DEFAULT_MAX_REVIEW_CHARS = 20_000
 VARIANT_NAME = "AllTraffic"        # the endpoint's one production variant
 # InvokeEndpoint refuses bodies over 6 MB before they reach the container.
 INVOKE_ENDPOINT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-# The inference handlers' own limit (model_code/inference.py, env MAX_BODY_BYTES).
+# The inference handlers' own limits (model_code/inference.py, env MAX_BODY_BYTES,
+# MAX_REVIEW_CHARS, MAX_REVIEWS_PER_REQUEST): a body's bytes, one review's characters, and the
+# reviews of one request.
 MODEL_MAX_BODY_BYTES = 5 * 1024 * 1024
+MODEL_MAX_REVIEW_CHARS = 100_000
+MODEL_MAX_REVIEWS = 10_000
 
 # ---- The site -----------------------------------------------------------------------------
 HSTS_MAX_AGE_SECONDS = 730 * 24 * 3600   # two years, with subdomains

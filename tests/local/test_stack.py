@@ -223,6 +223,10 @@ def test_cli_prints_its_urls_and_stops_cleanly_on_ctrl_c(stack_model):
         banner = ""
         while "press Ctrl-C to stop" not in banner and process.poll() is None:
             banner += process.stdout.readline()
+        # The banner is the promise that a visitor's review gets an answer: at once, no 503.
+        first = requests.post(f"http://127.0.0.1:{ports[1]}/predict", data=POSITIVE.encode(),
+                              headers={"Content-Type": "text/plain"}, timeout=30)
+        assert first.status_code == 200, first.text
         wait_for_http(f"http://127.0.0.1:{ports[0]}/", 10, process)
         process.send_signal(signal.SIGINT)
         output = banner + process.communicate(timeout=20)[0]
@@ -233,6 +237,27 @@ def test_cli_prints_its_urls_and_stops_cleanly_on_ctrl_c(stack_model):
     assert f"http://127.0.0.1:{ports[0]}/" in output and f"http://127.0.0.1:{ports[1]}/predict" in output
     assert "model ready" in output and "stopped" in output and "Traceback" not in output
     assert all(port_is_free(port) for port in ports)
+
+
+def test_the_stack_is_ready_only_after_a_prediction_came_back_through_the_api(stack_model, monkeypatch):
+    """`sentiment local` prints the site's URL when start() returns. Each server answering its own
+    health check is not enough (TorchServe's /ping answers before its model is loaded, and the
+    API's first call to the model can still fail): the last thing start() waits for is a 200
+    for a review POSTed to the API."""
+    from sentiment.local import stack as stack_module
+
+    waited = []
+
+    def recording_wait(url, *args, **kwargs):
+        seconds = wait_for_http(url, *args, **kwargs)
+        waited.append((url, kwargs.get("body"), kwargs.get("expect_status", 200)))
+        return seconds
+
+    monkeypatch.setattr(stack_module, "wait_for_http", recording_wait)
+    with Stack(stack_model, free_port(), free_port(), free_port(), MAX_REVIEW_CHARS, quiet=True) as running:
+        url, body, status = waited[-1]
+        assert (url, status) == (f"{running.api_url}/predict", 200) and body
+        assert predict(running, POSITIVE.encode()).status_code == 200
 
 
 def test_concurrent_requests_batched_together_each_get_their_own_answer(stack_model):

@@ -63,7 +63,7 @@ def test_training_without_a_dataset_says_how_to_make_one(tmp_path):
                              str(tmp_path), "--model-dir", str(tmp_path / "m"), "--dry-run"],
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
-    assert "manifest.json: not found; run scripts/prepare_data.py" in result.stderr
+    assert "manifest.json: not found; run `sentiment prepare`" in result.stderr
     assert "Traceback" not in result.stderr
 
 

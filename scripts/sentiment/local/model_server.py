@@ -30,6 +30,8 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
+from toolkit_adapter import ERROR_CONTENT_TYPE, error_answer  # model_code/: the container's error answers
+
 from sentiment.contract import INVOKE_ENDPOINT_MAX_PAYLOAD_BYTES, VARIANT_NAME
 from sentiment.models import ModelPathError, unpack_model
 from sentiment.paths import DEFAULT_MODEL
@@ -197,10 +199,10 @@ def invoke_container(loaded: LoadedModel, batcher: Batcher, body: bytes, content
         answer, answer_type = handlers.output_fn(prediction, accept)
     except inference_error as error:
         status = getattr(error, "status_code", 400)
-        return status, json.dumps({"error": str(error)}).encode(), "application/json"
+        return status, error_answer(status, str(error)), ERROR_CONTENT_TYPE
     except Exception as error:  # the toolkit answers 500 and logs; so do we, without the body
         log(f"inference failed: {type(error).__name__}: {error}")
-        return 500, json.dumps({"error": "the model failed to process the request"}).encode(), "application/json"
+        return 500, error_answer(500, str(error)), ERROR_CONTENT_TYPE
     if isinstance(answer, str):
         answer = answer.encode("utf-8")
     return 200, bytes(answer), answer_type

@@ -131,16 +131,19 @@ def stop_process(process: subprocess.Popen, timeout: float = 5.0) -> None:
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None,
-                  expect_status: int | None = 200, name: str | None = None) -> float:
+                  expect_status: int | None = 200, name: str | None = None,
+                  body: bytes | None = None, headers: dict[str, str] | None = None) -> float:
     """Poll url until it answers (with expect_status, or any status if None); returns the seconds
-    waited. Raises RuntimeError if process exits first or the time runs out."""
+    waited. GET, or POST of body when one is given. Raises RuntimeError if process exits first or
+    the time runs out."""
     started = time.perf_counter()
+    request = urllib.request.Request(url, data=body, headers=headers or {})
     while True:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{name or url} stopped (exit status {process.returncode}) before it was ready; "
                                "its own message above says why")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # nosec B310 - http URLs of our own servers
+            with urllib.request.urlopen(request, timeout=5) as response:  # nosec B310 - http URLs of our own servers
                 status = response.status
         except urllib.error.HTTPError as error:
             status = error.code

@@ -25,12 +25,13 @@ import sys
 import time
 from pathlib import Path
 
-from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
+from sentiment.contract import API_RESOURCE, DEFAULT_MAX_REVIEW_CHARS
 from sentiment.local.model_server import DEFAULT_ENDPOINT_NAME
 from sentiment.local.servers import LOCALHOST, PARENT_PID_VARIABLE, port_is_free, spawn, stop_process, wait_for_http
 from sentiment.local.site import start_site_server
 
 STARTUP_TIMEOUT_S = 120
+READY_REVIEW = b"A quick review to check that the whole path answers."
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 class Stack:
-    """The three servers; start() returns once a prediction can be answered."""
+    """The three servers; start() returns once a prediction has been answered through the API."""
 
     def __init__(self, model: Path, port: int, api_port: int, model_port: int,
                  max_review_chars: int = DEFAULT_MAX_REVIEW_CHARS, verbose: bool = False, quiet: bool = False):
@@ -83,6 +84,10 @@ class Stack:
         wait_for_http(f"{self.api_url}/predict", STARTUP_TIMEOUT_S, self.api_process, expect_status=None,
                       name="the API")
         wait_for_http(f"{self.model_url}/ping", STARTUP_TIMEOUT_S, self.runtime_process, name="the model server")
+        # Ready means a visitor's review gets an answer: one prediction through the API, the
+        # Lambda handler, boto3 and the model server, not only each server answering on its own.
+        wait_for_http(f"{self.api_url}{API_RESOURCE}", STARTUP_TIMEOUT_S, self.api_process,
+                      name="a prediction through the API", body=READY_REVIEW, headers={"Content-Type": "text/plain"})
         return self
 
     def exited(self) -> str | None:
