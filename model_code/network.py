@@ -79,8 +79,9 @@ class SentimentLSTM(nn.Module):
             self.ngrams = nn.EmbeddingBag(config.vocab_size + config.bigram_buckets, config.bigram_dim, mode="mean")
             self.ngram_classifier = nn.Linear(config.bigram_dim, 1)
 
-    def _ngram_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logit of the bag-of-n-grams head: words and hashed word pairs, averaged."""
+    def ngram_bags(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The n-gram head's ids (batch, 2 * steps - 1): each word, then each hashed pair of
+        neighbours (pair t joins words t and t + 1), and the mask of those inside each review."""
         batch, steps = ids.shape
         positions = torch.arange(steps, device=ids.device).unsqueeze(0)
         words = positions < lengths.unsqueeze(1)
@@ -90,8 +91,11 @@ class SentimentLSTM(nn.Module):
         else:
             pairs = ids.new_zeros((batch, 0))
             pair_mask = words[:, :0]
-        grams = torch.cat([ids, pairs], dim=1)
-        mask = torch.cat([words, pair_mask], dim=1)
+        return torch.cat([ids, pairs], dim=1), torch.cat([words, pair_mask], dim=1)
+
+    def _ngram_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logit of the bag-of-n-grams head: words and hashed word pairs, averaged."""
+        grams, mask = self.ngram_bags(ids, lengths)
         counts = mask.sum(dim=1)
         offsets = torch.cumsum(counts, 0) - counts
         # An empty review has an empty bag, which EmbeddingBag maps to zeros: the head's bias.
@@ -106,10 +110,13 @@ class SentimentLSTM(nn.Module):
         return pad_packed_sequence(lstm(sequence)[0], batch_first=True, total_length=inputs.shape[1])[0]
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None,
-                heads: bool = False):
+                heads: bool = False, embedded: torch.Tensor | None = None):
         """ids: (batch, steps) padded with 0; lengths: (batch,) real token counts, may be 0.
         Returns (batch,) logits, or with heads=True (logits, [logits of each head]) for training.
-        packed=None picks packed sequences unless gradients are needed."""
+        packed=None picks packed sequences unless gradients are needed.
+        embedded: (batch, steps, embedding_dim) vectors that the LSTM reads instead of
+        self.embedding(ids), so attributions can take gradients with respect to them
+        (model_code/explain.py); the n-gram head still reads ids."""
         if packed is None:
             packed = not (self.training and torch.is_grad_enabled())
         lengths = lengths.to("cpu")
@@ -126,7 +133,7 @@ class SentimentLSTM(nn.Module):
         reverse = torch.where(real, safe_lengths.unsqueeze(1) - 1 - positions, positions)
         last = (safe_lengths - 1).view(-1, 1, 1)
 
-        outputs = self.embedding_dropout(self.embedding(ids))
+        outputs = self.embedding_dropout(self.embedding(ids) if embedded is None else embedded)
         if self.training and self.config.word_dropout > 0:
             keep = torch.rand(ids.shape, device=ids.device) >= self.config.word_dropout
             outputs = outputs * keep.unsqueeze(2).to(outputs.dtype)
