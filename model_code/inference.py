@@ -173,7 +173,7 @@ def predict_fn(data: Reviews, model: Predictor) -> dict:
         data = Reviews([_checked_review(data, "review")], "single")
     scores = model.predict(data.texts)
     prediction = {"scores": scores, "shape": data.shape}
-    if data.explain and data.shape == "single":
+    if data.explain and data.shape == "single" and len(data.texts) == 1:
         prediction["explanation"] = explain(model, data.texts[0], scores[0])
     return prediction
 

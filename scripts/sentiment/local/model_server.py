@@ -98,7 +98,8 @@ class Batcher:
     """Runs predict_fn on worker threads; requests that arrive while a worker is busy are merged
     into its next call. Merging needs input_fn's result to be a dataclass with a `texts` list and
     predict_fn's to be a dict with a `scores` list in the same order, as model_code/inference.py
-    has them; anything else is predicted one request at a time."""
+    has them; anything else, and a request that asks for an explanation (of its own review), is
+    predicted one request at a time."""
 
     def __init__(self, handlers, model, workers: int = 1, max_batch: int = MAX_BATCH_REVIEWS):
         self.handlers = handlers
@@ -123,7 +124,8 @@ class Batcher:
 
     @staticmethod
     def _mergeable(data) -> bool:
-        return dataclasses.is_dataclass(data) and isinstance(getattr(data, "texts", None), list)
+        return (dataclasses.is_dataclass(data) and isinstance(getattr(data, "texts", None), list)
+                and not getattr(data, "explain", False))
 
     def _run(self) -> None:
         while True:
