@@ -130,7 +130,7 @@ def test_site_headers_are_the_ones_cloudfront_sends(stack):
 
 def test_config_json_points_the_page_at_the_api(stack):
     config = requests.get(f"{stack.site_url}/config.json", timeout=10).json()
-    assert config == {"apiUrl": stack.api_url, "maxReviewChars": MAX_REVIEW_CHARS}
+    assert config == {"apiUrl": stack.api_url, "maxReviewChars": MAX_REVIEW_CHARS, "uncertainBand": [0.4, 0.6]}
 
 
 def test_nothing_outside_website_is_served(stack):
