@@ -83,8 +83,11 @@ def load_model(model_path: Path, threads: int | None = None, progress=log) -> Lo
     handlers = import_handlers()
     progress(f"reading weights ({time.perf_counter() - started:.1f} s)")
     model = handlers.model_fn(str(model_dir))
-    # The first forward pass allocates; pay for it here rather than on the first visitor.
+    # The first forward pass allocates, and the first explanation's backward pass too (about
+    # 50 ms); pay for them here rather than on the first visitor.
     handlers.output_fn(handlers.predict_fn(handlers.input_fn("warm up", "text/plain"), model), "application/json")
+    handlers.output_fn(handlers.predict_fn(handlers.input_fn('{"review": "warm up", "explain": true}',
+                                                             "application/json"), model), "application/json")
     seconds = time.perf_counter() - started
     progress(f"model ready in {seconds:.1f} s")
     return LoadedModel(handlers, model, model_dir, seconds, unpacked)
