@@ -54,7 +54,8 @@ async function loadConfig() {
       state.maxChars = config.maxReviewChars;
     }
     const band = config.uncertainBand;
-    if (Array.isArray(band) && band.length === 2 && band[0] <= band[1] && band.every((v) => v >= 0 && v <= 1)) {
+    // The band must hold 0.5, where the API's own verdict turns, or the page would contradict it.
+    if (Array.isArray(band) && band.length === 2 && band[0] <= 0.5 && band[1] >= 0.5 && band[0] >= 0 && band[1] <= 1) {
       state.band = band;
     }
   } catch (error) {
