@@ -58,6 +58,7 @@ train-default: venv  ## rebuild models/default from the real IMDb data (document
 bench: venv  ## every benchmark; prints figures
 	$(SENTIMENT) bench-preprocessing --data $(IMDB)
 	$(SENTIMENT) bench-inference --model $(MODEL) --data $(IMDB)
+	$(SENTIMENT) bench-explain --model $(MODEL) --data $(IMDB)
 
 bench-local: venv  ## the local stack: time to first prediction, then 16 clients for 30 s
 	$(SENTIMENT) bench-local --model $(MODEL)

@@ -2,7 +2,9 @@
 
 The handler is thin: it turns the proxy event into a validated review (pure functions below),
 asks the SageMaker endpoint for its sentiment, and answers with the documented status, a JSON
-body and the CORS headers for the caller's origin. Review text is never logged; each request
+body and the CORS headers for the caller's origin. A JSON request may add "explain": true; the
+endpoint is then asked for the explanation (words with weights, sentences with probabilities),
+which is checked and passed on. Review text is never logged; each request
 logs one line with the review's length, the status and the latency.
 
 Environment:
@@ -150,7 +152,8 @@ def decode_text(body: bytes, charset: str) -> str:
         raise ApiError(400, "The review is not valid UTF-8 text.", "bad_encoding") from None
 
 
-def review_from_json(text: str) -> str:
+def review_from_json(text: str) -> tuple[str, bool]:
+    """The review and whether an explanation is asked for."""
     try:
         document = json.loads(text)
     except RecursionError:
@@ -163,11 +166,15 @@ def review_from_json(text: str) -> str:
     review = document["review"]
     if not isinstance(review, str):
         raise ApiError(400, 'The "review" field must be a string.', "bad_json")
-    return review
+    explain = document.get("explain", False)
+    if not isinstance(explain, bool):
+        raise ApiError(400, 'The "explain" field must be true or false.', "bad_json")
+    return review, explain
 
 
-def extract_review(event: dict, max_review_chars: int) -> str:
-    """The review in a POST event, or ApiError saying what the caller got wrong."""
+def extract_review(event: dict, max_review_chars: int) -> tuple[str, bool]:
+    """The review in a POST event and whether it asks for an explanation, or ApiError saying
+    what the caller got wrong."""
     media_type, charset = parse_media_type(header(event, "content-type"))
     if media_type not in ("text/plain", "application/json"):
         shown = f" {media_type[:60]!r}" if media_type else ""
@@ -181,7 +188,7 @@ def extract_review(event: dict, max_review_chars: int) -> str:
     if len(body) > max_review_chars * MAX_BODY_BYTES_PER_CHAR + MAX_BODY_SLACK_BYTES:
         raise ApiError(413, too_long_message(max_review_chars), "too_long")
     text = decode_text(body, charset)
-    review = review_from_json(text) if media_type == "application/json" else text
+    review, explain = review_from_json(text) if media_type == "application/json" else (text, False)
     if not review.strip():
         raise ApiError(400, "The review is empty: type a few words about a movie.", "empty")
     if len(review) > max_review_chars:
@@ -190,7 +197,7 @@ def extract_review(event: dict, max_review_chars: int) -> str:
         review.encode("utf-8")
     except UnicodeEncodeError:
         raise ApiError(400, "The review contains invalid Unicode (an unpaired surrogate).", "bad_encoding") from None
-    return review
+    return review, explain
 
 
 def body_chars(event: dict) -> int:
@@ -203,18 +210,48 @@ def too_long_message(limit: int, length: int | None = None) -> str:
     return f"The review is too long{got}: the limit is {limit:,} characters."
 
 
-def prediction_from_endpoint(body: bytes) -> dict:
-    """The endpoint's answer reduced to the API's 200 body, or ApiError(502) if it is not one."""
+def _number(value, low: float, high: float, kinds: tuple[type, ...] = (int, float)) -> float:
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        raise ValueError(f"{value!r} is not a number from {low} to {high}")
+    return value
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a string")
+    return value
+
+
+def explanation_from_endpoint(explanation, review_chars: int) -> dict:
+    """The documented fields of the endpoint's explanation, offsets checked against the review;
+    ValueError, TypeError or KeyError if it is not one."""
+    words = [{"text": _text(word["text"]), "start": _number(word["start"], 0, review_chars, (int,)),
+              "end": _number(word["end"], 0, review_chars, (int,)), "weight": _number(word["weight"], -1e6, 1e6)}
+             for word in explanation["words"]]
+    sentences = [{"start": _number(sentence["start"], 0, review_chars, (int,)),
+                  "end": _number(sentence["end"], 0, review_chars, (int,)),
+                  "probability": _number(sentence["probability"], 0.0, 1.0)}
+                 for sentence in explanation["sentences"]]
+    return {"words": words, "sentences": sentences}
+
+
+def prediction_from_endpoint(body: bytes, review_chars: int | None = None) -> dict:
+    """The endpoint's answer reduced to the API's 200 body, or ApiError(502) if it is not one.
+    review_chars: the review's length when an explanation was asked for, which must come too."""
     try:
         answer = json.loads(body)
         sentiment, score = answer["sentiment"], float(answer["score"])
+        explanation = None if review_chars is None else explanation_from_endpoint(answer["explanation"], review_chars)
     except (ValueError, TypeError, KeyError, RecursionError):
         raise ApiError(502, "The sentiment model gave an answer we could not read. Please try again.",
                        "bad_model_answer") from None
     if sentiment not in ("positive", "negative") or not 0.0 <= score <= 1.0:
         raise ApiError(502, "The sentiment model gave an answer we could not read. Please try again.",
                        "bad_model_answer")
-    return {"sentiment": sentiment, "score": score}
+    prediction = {"sentiment": sentiment, "score": score}
+    if explanation is not None:
+        prediction["explanation"] = explanation
+    return prediction
 
 
 def error_from_client_error(error: ClientError) -> ApiError:
@@ -267,7 +304,7 @@ def preflight_response(event: dict, cors: dict[str, str]) -> dict:
 # The edge: one call to the endpoint, and the handler
 # ---------------------------------------------------------------------------------------------
 
-def invoke_endpoint(endpoint_name: str, review: str) -> dict:
+def invoke_endpoint(endpoint_name: str, review: str, explain: bool = False) -> dict:
     if not endpoint_name:
         raise ApiError(503, "The sentiment service is not configured. Please try again later.", "not_configured")
     try:
@@ -275,14 +312,14 @@ def invoke_endpoint(endpoint_name: str, review: str) -> dict:
             EndpointName=endpoint_name,
             ContentType="application/json",
             Accept="application/json",
-            Body=json.dumps({"review": review}).encode("utf-8"),
+            Body=json.dumps({"review": review, "explain": True} if explain else {"review": review}).encode("utf-8"),
         )
         body = response["Body"].read()
     except ClientError as error:
         raise error_from_client_error(error) from None
     except BotoCoreError as error:
         raise error_from_transport_error(error) from None
-    return prediction_from_endpoint(body)
+    return prediction_from_endpoint(body, len(review) if explain else None)
 
 
 def handler(event, context):
@@ -296,12 +333,13 @@ def handler(event, context):
         return preflight_response(event, cors)
 
     review_chars = None
+    explain = False
     try:
         if method != "POST":
             raise ApiError(405, "Use POST to send a review.", "method_not_allowed")
-        review = extract_review(event, settings.max_review_chars)
+        review, explain = extract_review(event, settings.max_review_chars)
         review_chars = len(review)
-        status, payload, kind = 200, invoke_endpoint(settings.endpoint_name, review), "ok"
+        status, payload, kind = 200, invoke_endpoint(settings.endpoint_name, review, explain), "ok"
     except ApiError as error:
         status, payload, kind = error.status, {"error": error.message}, error.kind
     except Exception:  # a bug here must still answer in JSON, never with a stack trace
@@ -314,7 +352,7 @@ def handler(event, context):
     if logger.isEnabledFor(logging.INFO):
         logger.info(json.dumps({
             "status": status, "outcome": kind, "body_chars": body_chars(event),
-            "review_chars": review_chars,
+            "review_chars": review_chars, "explain": explain,
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         }))
     return json_response(status, payload, cors, extra)

@@ -9,7 +9,8 @@ import shutil
 from pathlib import Path
 
 MODEL_CODE = Path(__file__).resolve().parent
-SERVING_MODULES = ("inference.py", "toolkit_adapter.py", "artifact.py", "network.py", "preprocessing.py", "bundle.py")
+SERVING_MODULES = ("inference.py", "toolkit_adapter.py", "artifact.py", "network.py", "ngrams.py", "preprocessing.py",
+                   "explain.py", "bundle.py")
 # Only the seed text pipeline (stemming, HTML parsing) needs packages beyond the inference
 # container's torch and numpy.
 SEED_REQUIREMENTS = ("nltk>=3.8,<4", "beautifulsoup4>=4.12,<5")

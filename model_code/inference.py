@@ -2,12 +2,18 @@
 
 Requests
     text/plain               one review
-    application/json         {"review": "..."} or {"reviews": ["...", ...]}
+    application/json         {"review": "..."} or {"reviews": ["...", ...]};
+                             {"review": "...", "explain": true} also asks why (explain.py)
     application/jsonlines    one review per line: a JSON string or {"review": "..."} (batch transform)
 Responses (application/json)
     one review               {"sentiment": "positive" | "negative", "score": <probability positive>}
+                             and, when asked, "explanation": {"words": [...], "sentences": [...]}
     a list                   {"predictions": [{"sentiment": ..., "score": ...}, ...]}
     JSON lines               one {"sentiment": ..., "score": ...} object per line
+
+"explain" must be true or false (else 400) and goes with "review" only: true beside "reviews"
+is refused with 400, since explanations are for one review at a time; JSON lines and text/plain
+are never explained.
 
 Bad input raises InferenceError, whose status_code and message say what was wrong.
 """
@@ -26,6 +32,7 @@ os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
 
 import toolkit_adapter
 from artifact import Predictor, load_predictor
+from explain import explain
 
 MAX_BODY_BYTES = int(os.environ.get("MAX_BODY_BYTES", str(5 * 1024 * 1024)))
 MAX_REVIEW_CHARS = int(os.environ.get("MAX_REVIEW_CHARS", "100000"))
@@ -66,6 +73,7 @@ class Reviews:
     """Parsed request: the texts and the shape the answer must have."""
     texts: list[str]
     shape: str  # "single", "list" or "lines"
+    explain: bool = False  # a single review whose answer carries its explanation
 
 
 def _media_type(value: str | None) -> str:
@@ -99,6 +107,17 @@ def _checked_review(value, where: str) -> str:
     return value
 
 
+def _json_type(value) -> str:
+    """The JSON name of a parsed value's type, as a caller who sent it would call it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "a string", list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+
+
 def _parse_json(text: str, where: str):
     try:
         return json.loads(text)
@@ -120,8 +139,13 @@ def input_fn(body, content_type: str = TEXT) -> Reviews:
         if not isinstance(data, dict) or not ({"review", "reviews"} & data.keys()):
             raise InferenceError(400, 'JSON body must be an object with "review" (a string) or '
                                       '"reviews" (a list of strings)')
+        wants_explanation = data.get("explain", False)
+        if not isinstance(wants_explanation, bool):
+            raise InferenceError(400, f'"explain" must be true or false, got {_json_type(wants_explanation)}')
         if "review" in data:
-            return Reviews([_checked_review(data["review"], '"review"')], "single")
+            return Reviews([_checked_review(data["review"], '"review"')], "single", wants_explanation)
+        if wants_explanation:
+            raise InferenceError(400, '"explain" works with one "review", not with "reviews"')
         reviews = data["reviews"]
         if not isinstance(reviews, list) or not reviews:
             raise InferenceError(400, '"reviews" must be a non-empty list of strings')
@@ -153,7 +177,11 @@ def model_fn(model_dir: str) -> Predictor:
 def predict_fn(data: Reviews, model: Predictor) -> dict:
     if isinstance(data, str):  # direct callers may pass a plain review
         data = Reviews([_checked_review(data, "review")], "single")
-    return {"scores": model.predict(data.texts), "shape": data.shape}
+    scores = model.predict(data.texts)
+    prediction = {"scores": scores, "shape": data.shape}
+    if data.explain and data.shape == "single" and len(data.texts) == 1:
+        prediction["explanation"] = explain(model, data.texts[0], scores[0])
+    return prediction
 
 
 def _label(score: float) -> dict:
@@ -190,6 +218,8 @@ def output_fn(prediction: dict, accept: str = JSON) -> tuple[str, str]:
         raise InferenceError(406, f"unsupported accept type {accept!r}; answers are application/json")
     results = [_label(score) for score in prediction["scores"]]
     if prediction["shape"] == "single":
+        if "explanation" in prediction:
+            results[0]["explanation"] = prediction["explanation"]
         return json.dumps(results[0]), JSON
     if prediction["shape"] == "lines":
         return "".join(json.dumps(r) + "\n" for r in results), JSON

@@ -174,10 +174,15 @@ class LengthAwareCombiner(nn.Module):
     def shortness(lengths: torch.Tensor) -> torch.Tensor:
         return 20.0 / (20.0 + lengths.to(torch.float32))
 
-    def forward(self, lstm: torch.Tensor, ngrams: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def scales(self, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per review: the factor of the LSTM's logit, that of the n-gram logit, and the offset."""
         a0, a1, b0, b1, c0, c1 = self.coefficients.float()
         s = self.shortness(lengths)
-        return (a0 + a1 * s) * lstm + (b0 + b1 * s) * ngrams + c0 + c1 * s
+        return a0 + a1 * s, b0 + b1 * s, c0 + c1 * s
+
+    def forward(self, lstm: torch.Tensor, ngrams: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lstm_scale, ngram_scale, offset = self.scales(lengths)
+        return lstm_scale * lstm + ngram_scale * ngrams + offset
 
     def fit(self, lstm: torch.Tensor, ngrams: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
             l2: float = 1e-3) -> float:

@@ -72,6 +72,35 @@ class NgramScorer(nn.Module):
         keys, counted = batch_keys(ids, lengths, self.vocab_size, self.order)
         return self.contributions(keys, counted).sum(dim=1) + self.bias
 
+    def token_shares(self, ids: list[int]) -> torch.Tensor:
+        """Each position's share of one review's n-gram logit (bias left out): an n-gram's weight
+        is split evenly over the positions where it occurs and the n words of each occurrence,
+        so the shares add up to the logit minus the bias exactly."""
+        ids = np.asarray(ids, dtype=np.int64)
+        keys, starts, sizes = [], [], []
+        for n in range(1, self.order + 1):
+            if len(ids) < n:
+                break
+            key = ids[: len(ids) - n + 1].copy()
+            for offset in range(1, n):
+                key = key * self.vocab_size + ids[offset: len(ids) - n + 1 + offset]
+            keys.append(key + sum(self.vocab_size ** k for k in range(1, n)))
+            starts.append(np.arange(len(key)))
+            sizes.append(np.full(len(key), n))
+        shares = np.zeros(len(ids))
+        if not keys or len(self.keys) == 0:
+            return torch.as_tensor(shares, dtype=torch.float32)
+        keys, starts, sizes = np.concatenate(keys), np.concatenate(starts), np.concatenate(sizes)
+        table = self.keys.numpy()
+        slot = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+        weights = np.where(table[slot] == keys, self.weights.float().numpy()[slot], 0.0)
+        _, inverse, occurrences = np.unique(keys, return_inverse=True, return_counts=True)
+        per_word = weights / occurrences[inverse] / sizes
+        for offset in range(self.order):
+            inside = offset < sizes
+            np.add.at(shares, starts[inside] + offset, per_word[inside])
+        return torch.as_tensor(shares, dtype=torch.float32)
+
     def contributions(self, keys: torch.Tensor, counted: torch.Tensor) -> torch.Tensor:
         """The weight each key adds to its review's logit (0 for unknown or uncounted keys)."""
         if len(self.keys) == 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 
 PAD_ID = 0
@@ -26,6 +27,9 @@ SEED_TOKEN_SPLIT = re.compile(r"[^a-zA-Z0-9]")
 # Words of letters/digits, optionally joined by apostrophes: "don't", "director's".
 DEFAULT_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+SEED_TOKEN = re.compile(r"[a-zA-Z0-9]+")
+# Wide enough to hold every character reference html.unescape decodes at that "&".
+CHARACTER_REFERENCE = re.compile(r"&[^\t\n\f <&;]+;?")
 
 
 # Function words that carry no sentiment on their own, written for this project. Negations
@@ -109,6 +113,109 @@ def strip_html(text: str) -> str:
     return "".join(extractor.parts)
 
 
+class _TracedTextExtractor(_TextExtractor):
+    """The same pieces of text, each with where it starts in the review and what it is: "tag"
+    (the space or nothing a tag becomes), "verbatim" (script or style content, passed as it is)
+    or "decoded" (text whose character references were decoded)."""
+
+    def __init__(self, tag_text: str) -> None:
+        super().__init__()
+        self.tag_text = tag_text
+        self.origins: list[tuple[tuple[int, int], str]] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+        self.origins.append((self.getpos(), "verbatim" if getattr(self, "cdata_elem", None) else "decoded"))
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.parts.append(self.tag_text)
+        self.origins.append((self.getpos(), "tag"))
+
+    def handle_endtag(self, tag) -> None:
+        self.handle_starttag(tag, ())
+
+
+def _trace_pieces(review: str, pieces, starts: list[int], ends: list[int]) -> bool:
+    """Appends, for every character of the pieces, the [start, end) of the review characters it
+    came from; False when a piece does not match the review where the parser said it began."""
+    for text, position, kind in pieces:
+        if kind == "tag":
+            starts.extend([position] * len(text))
+            ends.extend([position] * len(text))
+            continue
+        index = 0
+        while index < len(text):
+            if kind == "decoded" and review.startswith("&", position):
+                reference = CHARACTER_REFERENCE.match(review, position)
+                raw = reference.group() if reference else "&"
+                decoded = unescape(raw)
+                if decoded != raw and text.startswith(decoded, index):
+                    # "&ampx" decodes to "&x": the tail that survived maps one to one, the head to
+                    # the reference it replaced.
+                    kept = 0
+                    while kept < len(decoded) - 1 and raw[-1 - kept] == decoded[-1 - kept]:
+                        kept += 1
+                    reference_end = position + len(raw) - kept
+                    for offset in range(len(decoded)):
+                        if offset < len(decoded) - kept:
+                            starts.append(position)
+                            ends.append(reference_end)
+                        else:
+                            starts.append(reference_end + offset - (len(decoded) - kept))
+                            ends.append(starts[-1] + 1)
+                    index += len(decoded)
+                    position += len(raw)
+                    continue
+            if position >= len(review) or review[position] != text[index]:
+                return False
+            starts.append(position)
+            ends.append(position + 1)
+            index += 1
+            position += 1
+    return True
+
+
+def traced_markup_free_text(review: str, tag_text: str = " ") -> tuple[str, list[int], list[int]] | None:
+    """The review without markup (strip_html's text with tag_text=" ", the seed pipeline's with
+    tag_text=""), and for each of its characters the [start, end) of the review's characters it
+    came from: a decoded "&amp;" maps to all five. None when the two cannot be lined up."""
+    if "<" not in review and "&" not in review:
+        return review, list(range(len(review))), list(range(1, len(review) + 1))
+    pieces = []
+    if "&" not in review and "<" not in BREAK_TAG.sub("", review):
+        cursor = 0
+        for tag in BREAK_TAG.finditer(review):
+            pieces += [(review[cursor: tag.start()], cursor, "verbatim"), (tag_text, tag.start(), "tag")]
+            cursor = tag.end()
+        pieces.append((review[cursor:], cursor, "verbatim"))
+    else:
+        extractor = _TracedTextExtractor(tag_text)
+        extractor.feed(review)
+        extractor.close()
+        line_starts = [0]
+        for line in review.split("\n")[:-1]:
+            line_starts.append(line_starts[-1] + len(line) + 1)
+        pieces = [(text, line_starts[line - 1] + column, kind)
+                  for text, ((line, column), kind) in zip(extractor.parts, extractor.origins)]
+    starts: list[int] = []
+    ends: list[int] = []
+    if not _trace_pieces(review, pieces, starts, ends):
+        return None
+    return "".join(text for text, _, _ in pieces), starts, ends
+
+
+def _fold_with_origins(text: str, fold) -> tuple[str, list[int] | None]:
+    """fold(text) (str.lower or str.casefold) and, for each of its characters, the index of the
+    text character it came from; None for the identity (no character changed length)."""
+    folded = fold(text)
+    if len(folded) == len(text):
+        return folded, None
+    origins = []
+    for index, character in enumerate(text):
+        origins.extend([index] * len(fold(character)))
+    return folded, origins
+
+
 def _seed_html_text(text: str) -> str:
     """BeautifulSoup(text, "html.parser").get_text(), with the same answer computed directly for
     the common cases (no markup, or only <br /> tags and no entities)."""
@@ -155,6 +262,33 @@ class Tokenizer:
             words = [self._stem(w) for w in words]
         return words
 
+    def spans(self, review: str) -> list[tuple[str, int, int]] | None:
+        """The tokens of __call__, each with the [start, end) of the review's characters it was
+        read from, so a weight per token can be shown on the visitor's own words. None when the
+        review's markup cannot be lined up with its text (then the tokens would not match)."""
+        seed = self.settings.mode == "seed"
+        traced = traced_markup_free_text(review, "" if seed else " ")
+        if traced is None:
+            return None
+        text, starts, ends = traced
+        folded, origins = _fold_with_origins(text, str.lower if seed else str.casefold)
+        pattern = SEED_TOKEN if seed else DEFAULT_TOKEN
+        if not seed:
+            folded = folded.replace("\u2019", "'")
+        spans = []
+        for match in pattern.finditer(folded):
+            first, last = match.start(), match.end() - 1
+            if origins is not None:
+                first, last = origins[first], origins[last]
+            spans.append((match.group(), starts[first], ends[last]))
+        if self._stopwords:
+            spans = [span for span in spans if span[0] not in self._stopwords]
+        if self._stemmer is not None:
+            spans = [(self._stem(word), start, end) for word, start, end in spans]
+        if [word for word, _, _ in spans] != self(review):
+            return None
+        return spans
+
 
 def build_vocabulary(token_lists, vocab_size: int) -> list[str]:
     """The vocab_size - 2 most frequent words; ties broken alphabetically so it is reproducible.
@@ -191,3 +325,13 @@ class Encoder:
 
     def encode(self, review: str) -> list[int]:
         return self.encode_tokens(self.tokenizer(review))
+
+    def encode_with_spans(self, review: str) -> tuple[list[int], list[tuple[int, int]] | None]:
+        """encode(review), and beside each id the [start, end) of the review's characters it
+        stands for (None when the markup cannot be lined up with the text)."""
+        spans = self.tokenizer.spans(review)
+        if spans is None:
+            return self.encode(review), None
+        get = self.word_ids.get
+        ids = self.truncate([get(word, UNKNOWN_ID) for word, _, _ in spans])
+        return ids, self.truncate([(start, end) for _, start, end in spans])

@@ -1,15 +1,25 @@
 // The page's only script. It loads config.json from this site, sends the review to
-// POST {apiUrl}/predict, and shows the answer. Everything the API or the visitor supplies is
-// inserted with textContent, never as HTML.
+// POST {apiUrl}/predict with "explain": true, and shows the answer: the verdict (or "mixed" in the
+// uncertain band), the visitor's own text with each word tinted by its weight, and a line per
+// sentence. Everything the API or the visitor supplies is inserted as text nodes or with
+// textContent, never as HTML.
 "use strict";
 
 const DEFAULT_MAX_REVIEW_CHARS = 20000;
+const DEFAULT_UNCERTAIN_BAND = [0.4, 0.6];
+// A word is marked when its weight is at least this share of the review's largest; marks come
+// in three strengths, from these shares up.
+const MARK_SHARE = 0.15;
+const STRONG_SHARE = 0.6;
+const MEDIUM_SHARE = 0.35;
+const TOP_WORDS = 5;
 const REQUEST_TIMEOUT_MS = 35000; // a little above API Gateway's 29 s integration limit
 
 const MESSAGES_BY_STATUS = {
   400: "The review could not be read. Please check it and try again.",
   413: "The review is too long. Please shorten it and try again.",
-  415: "The review was sent in a format the service does not accept.",
+  403: "The sentiment service refused the request. Please reload the page and try again.",
+  415: "The review was sent in a format the service does not accept. Please reload the page and try again.",
   429: "The service is busy right now. Please wait a few seconds and try again.",
   500: "Something went wrong on our side. Please try again.",
   502: "The sentiment model could not analyse this review. Please try again.",
@@ -23,9 +33,11 @@ const CONFIG_MESSAGE =
   "The page could not load its settings, so reviews cannot be sent. Please reload the page.";
 
 const state = {
-  apiUrl: null, maxChars: DEFAULT_MAX_REVIEW_CHARS, busy: false, configError: null, configReady: null,
+  apiUrl: null, maxChars: DEFAULT_MAX_REVIEW_CHARS, band: DEFAULT_UNCERTAIN_BAND, busy: false,
+  configError: null, configReady: null,
 };
 const numberFormat = new Intl.NumberFormat("en");
+const weightFormat = new Intl.NumberFormat("en", { maximumFractionDigits: 2, minimumFractionDigits: 2, signDisplay: "always" });
 
 function $(id) {
   return document.getElementById(id);
@@ -41,11 +53,20 @@ async function loadConfig() {
     if (Number.isInteger(config.maxReviewChars) && config.maxReviewChars > 0) {
       state.maxChars = config.maxReviewChars;
     }
+    const band = config.uncertainBand;
+    // The band must hold 0.5, where the API's own verdict turns, or the page would contradict it.
+    if (Array.isArray(band) && band.length === 2 && band[0] <= 0.5 && band[1] >= 0.5 && band[0] >= 0 && band[1] <= 1) {
+      state.band = band;
+    }
   } catch (error) {
     state.configError = CONFIG_MESSAGE;
     console.error(error);
   }
   updateCounter();
+  $("band-low").textContent = String(Math.round(state.band[0] * 100));
+  $("band-high").textContent = String(Math.round(state.band[1] * 100));
+  $("band").style.left = `${state.band[0] * 100}%`;
+  $("band").style.right = `${(1 - state.band[1]) * 100}%`;
 }
 
 // Characters as the API counts them (code points), so an emoji counts once.
@@ -73,18 +94,161 @@ function showStatus(message) {
   $("status").textContent = message;
 }
 
-function showPrediction(prediction) {
-  const positive = prediction.sentiment === "positive";
+// "positive", "negative" or "uncertain" for a probability of "positive".
+function leaning(probability) {
+  if (probability >= state.band[0] && probability <= state.band[1]) return "uncertain";
+  return probability > state.band[1] ? "positive" : "negative";
+}
+
+const LEANING_WORDS = { positive: "Positive", negative: "Negative", uncertain: "Mixed / not sure" };
+
+function percent(probability) {
+  return `${(probability * 100).toFixed(1)}%`;
+}
+
+function showPrediction(prediction, review) {
   const score = Math.min(1, Math.max(0, Number(prediction.score)));
-  const confidence = positive ? score : 1 - score;
-  $("sentiment").textContent = positive ? "Positive" : "Negative";
-  $("prediction").className = `prediction ${positive ? "positive" : "negative"}`;
+  const reading = leaning(score);
+  $("sentiment").textContent = LEANING_WORDS[reading];
+  $("prediction").className = `prediction ${reading}`;
   $("score-bar").style.width = `${(score * 100).toFixed(1)}%`;
-  $("score-text").textContent =
-    `Probability positive: ${(score * 100).toFixed(1)}% (${Math.round(confidence * 100)}% confident it is ${positive ? "positive" : "negative"})`;
+  let detail;
+  if (reading === "uncertain") {
+    detail = `Probability positive: ${percent(score)}. Between ${Math.round(state.band[0] * 100)}% and ` +
+      `${Math.round(state.band[1] * 100)}% the model is not sure: the review reads as mixed.`;
+  } else {
+    detail = `Probability positive: ${percent(score)}`;
+  }
+  $("score-text").textContent = detail;
+  showExplanation(prediction.explanation, review);
   $("prediction").hidden = false;
   $("api-error").hidden = true;
   showStatus("");
+  announce(`${LEANING_WORDS[reading]}. ${detail}`);
+}
+
+// The review as code points: the API's offsets count code points, JavaScript strings count
+// UTF-16 units, so an emoji would otherwise shift every later word.
+function codePoints(text) {
+  return Array.from(text);
+}
+
+// Words whose offsets match the review as sent, in order, without overlaps.
+function checkedWords(words, characters) {
+  if (!Array.isArray(words)) return [];
+  const checked = [];
+  let previousEnd = 0;
+  for (const word of words) {
+    if (!word || !Number.isInteger(word.start) || !Number.isInteger(word.end)) continue;
+    if (word.start < previousEnd || word.end <= word.start || word.end > characters.length) continue;
+    const weight = Number(word.weight);
+    if (!Number.isFinite(weight)) continue;
+    const text = characters.slice(word.start, word.end).join("");
+    if (text !== word.text) continue;
+    checked.push({ text, start: word.start, end: word.end, weight });
+    previousEnd = word.end;
+  }
+  return checked;
+}
+
+function weightWords(weight) {
+  return `${weightFormat.format(weight).replace("-", "\u2212")} towards ${weight > 0 ? "positive" : "negative"}`;
+}
+
+function markFor(word, largest) {
+  const share = Math.abs(word.weight) / largest;
+  const level = share >= STRONG_SHARE ? 3 : share >= MEDIUM_SHARE ? 2 : 1;
+  const mark = document.createElement("mark");
+  mark.className = `word ${word.weight > 0 ? "towards-positive" : "towards-negative"} level-${level}`;
+  mark.tabIndex = 0;
+  mark.dataset.tip = weightWords(word.weight);
+  mark.append(word.text);
+  const description = document.createElement("span");
+  description.className = "visually-hidden";
+  description.textContent = ` (${weightWords(word.weight)})`;
+  mark.append(description);
+  return mark;
+}
+
+function renderHighlighted(container, characters, words) {
+  container.replaceChildren();
+  const largest = Math.max(0, ...words.map((word) => Math.abs(word.weight)));
+  let cursor = 0;
+  for (const word of words) {
+    if (word.start > cursor) container.append(characters.slice(cursor, word.start).join(""));
+    if (largest > 0 && Math.abs(word.weight) >= MARK_SHARE * largest) {
+      container.append(markFor(word, largest));
+    } else {
+      container.append(word.text);
+    }
+    cursor = word.end;
+  }
+  if (cursor < characters.length) container.append(characters.slice(cursor).join(""));
+}
+
+function describeTopWords(container, words) {
+  const largest = Math.max(0, ...words.map((word) => Math.abs(word.weight)));
+  const strong = words.filter((word) => largest > 0 && Math.abs(word.weight) >= MARK_SHARE * largest);
+  const listing = (sign) => strong
+    .filter((word) => Math.sign(word.weight) === sign)
+    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
+    .slice(0, TOP_WORDS)
+    .map((word) => `${word.text} (${weightFormat.format(word.weight).replace("-", "\u2212")})`)
+    .join(", ");
+  const positive = listing(1);
+  const negative = listing(-1);
+  const parts = [];
+  if (positive) parts.push(`Towards positive: ${positive}.`);
+  if (negative) parts.push(`Towards negative: ${negative}.`);
+  container.textContent = parts.length ? parts.join(" ") : "No word stood out: the model read the review as a whole.";
+}
+
+// Whole percents, without claiming certainty: 0.3% shows as "<1%", not "0%".
+function roundedPercent(probability) {
+  const value = probability * 100;
+  if (value > 0 && value < 1) return "<1%";
+  if (value > 99 && value < 100) return ">99%";
+  return `${Math.round(value)}%`;
+}
+
+function renderSentences(list, characters, sentences) {
+  list.replaceChildren();
+  for (const sentence of sentences) {
+    const probability = Math.min(1, Math.max(0, Number(sentence.probability)));
+    const reading = leaning(probability);
+    const item = document.createElement("li");
+    item.className = reading;
+    const label = document.createElement("span");
+    label.className = "sentence-leaning";
+    label.textContent = `${LEANING_WORDS[reading]} ${roundedPercent(probability)}`;
+    const text = document.createElement("span");
+    text.className = "sentence-text";
+    text.textContent = characters.slice(sentence.start, sentence.end).join("");
+    item.append(label, " ", text);
+    list.append(item);
+  }
+}
+
+function showExplanation(explanation, review) {
+  const block = $("explanation");
+  if (!explanation || typeof explanation !== "object" || typeof review !== "string") {
+    block.hidden = true;
+    return;
+  }
+  const characters = codePoints(review);
+  const words = checkedWords(explanation.words, characters);
+  describeTopWords($("top-words"), words);
+  renderHighlighted($("highlighted"), characters, words);
+  const sentences = (Array.isArray(explanation.sentences) ? explanation.sentences : []).filter((s) =>
+    s && Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.end <= characters.length &&
+    s.start < s.end && Number.isFinite(Number(s.probability)));
+  renderSentences($("sentences"), characters, sentences);
+  $("sentence-breakdown").hidden = sentences.length < 2;
+  block.hidden = false;
+}
+
+function announce(message) {
+  $("announcement").textContent = message;
 }
 
 function showApiError(message) {
@@ -93,6 +257,7 @@ function showApiError(message) {
   box.textContent = message;
   box.hidden = false;
   showStatus("");
+  announce(message);
 }
 
 function setBusy(busy) {
@@ -104,7 +269,9 @@ function setBusy(busy) {
   document.body.classList.toggle("busy", busy);
   if (busy) {
     $("api-error").hidden = true;
+    $("prediction").hidden = true;
     showStatus("Analysing your review…");
+    announce("Analysing your review…");
   }
 }
 
@@ -141,7 +308,7 @@ async function predict(review) {
     response = await fetch(`${state.apiUrl}/predict`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ review }),
+      body: JSON.stringify({ review, explain: true }),
       signal: controller.signal,
       cache: "no-store",
       credentials: "omit",
@@ -178,7 +345,7 @@ async function submitReview() {
   setBusy(true);
   const outcome = await predict(review);
   setBusy(false);
-  if (outcome.prediction) showPrediction(outcome.prediction);
+  if (outcome.prediction) showPrediction(outcome.prediction, review);
   else showApiError(outcome.error);
 }
 
@@ -188,7 +355,8 @@ function clearAll() {
   showFormError("");
   $("prediction").hidden = true;
   $("api-error").hidden = true;
-  showStatus("");
+  showStatus("Your result will appear here.");
+  announce("");
   $("review").focus();
 }
 

@@ -44,6 +44,8 @@ COMMANDS = {
     "bench-preprocessing": Command("sentiment.checks.bench_preprocessing", "text pipeline speed", GROUPS[3]),
     "bench-inference": Command("sentiment.checks.bench_inference", "in-process handler latency and throughput",
                                GROUPS[3]),
+    "bench-explain": Command("sentiment.checks.bench_explain",
+                             "faithfulness and cost of the word weights, the uncertain band's accuracy", GROUPS[3]),
     "bench-local": Command("sentiment.checks.bench_local", "local stack start-up and throughput", GROUPS[3]),
     "bench-synth": Command("sentiment.checks.bench_synth", "time of `cdk synth`", GROUPS[3]),
     "container-test": Command("sentiment.checks.container_test",

@@ -29,9 +29,10 @@ def test_a_working_deployment_passes_every_check(stack, tmp_path):
     result = run_cli("--stack-outputs", str(outputs))
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert [line.split()[0] for line in lines[:5]] == ["ok"] * 5
-    assert "positive (score" in lines[2] and "negative (score" in lines[3] and "400: " in lines[4]
-    assert lines[-1] == "all 5 checks passed"
+    assert [line.split()[0] for line in lines[:6]] == ["ok"] * 6
+    assert "positive (score" in lines[2] and "negative (score" in lines[3]
+    assert "words weighed, 2 sentences scored" in lines[4] and "400: " in lines[5]
+    assert lines[-1] == "all 6 checks passed"
 
 
 def test_an_api_other_than_the_one_the_site_calls_fails_the_config_check(stack):
@@ -50,14 +51,14 @@ def test_a_site_url_that_serves_something_else_fails_with_one_line_per_check(sta
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert failed[0] == f"FAIL  site page    GET {stack.api_url}/: HTTP 403, expected 200"
     assert failed[1].startswith("FAIL  site config") and "HTTP 403" in failed[1]
-    assert result.stdout.splitlines()[-1].endswith("of 5 checks passed")
+    assert result.stdout.splitlines()[-1].endswith("of 6 checks passed")
 
 
 def test_nothing_listening_fails_every_check_without_a_traceback():
     site, api = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
     result = run_cli("--site-url", site, "--api-url", api, "--attempts", "1", "--timeout", "5")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()[:5]] == ["FAIL"] * 5
+    assert [line.split()[0] for line in result.stdout.splitlines()[:6]] == ["FAIL"] * 6
     assert "no answer (ConnectionError)" in result.stdout
 
 
@@ -95,6 +96,14 @@ def test_a_cold_endpoint_is_given_more_tries():
     check = smoke_test.SmokeTest("https://site.example", "https://api.example/prod", retry_wait=0, session=session)
     assert check.api_sentiment(smoke_test.POSITIVE, "positive") == "positive (score 0.970)"
     assert session.posts == 2
+
+
+def test_an_api_that_drops_the_explanation_fails_the_explain_check():
+    """A Lambda older than the page: the site would show no highlights."""
+    session = FakeSession([FakeResponse(200, {"sentiment": "positive", "score": 0.6})])
+    check = smoke_test.SmokeTest("https://site.example", "https://api.example/prod", session=session)
+    with pytest.raises(smoke_test.CheckFailed, match="no explanation"):
+        check.api_explain()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -67,6 +67,22 @@ def test_the_runtime_api_is_reached_through_the_standard_endpoint_url_setting(st
     assert "on 40 answered reviews" in capsys.readouterr().out
 
 
+def test_explanations_are_asked_for_only_with_the_flag(stack, tiny_imdb):
+    """Explanations cost more than predictions: an evaluation measures them only when told to."""
+    sent = []
+    scorer = evaluate_endpoint.ApiScorer(stack.api_url, 30)
+    plain = scorer("A wonderful film.")
+    explained_scorer = evaluate_endpoint.ApiScorer(stack.api_url, 30, explain=True)
+    assert explained_scorer("A wonderful film.") == plain
+    for explain in (False, True):
+        args = evaluate_endpoint.parse_args(["--api-url", stack.api_url, "--data", str(tiny_imdb), "-n", "2", "--quiet"]
+                                            + (["--explain"] if explain else []))
+        sent.append(evaluate_endpoint.make_scorer(args).explain)
+    assert sent == [False, True]
+    with pytest.raises(ValueError, match="no explanation"):
+        evaluate_endpoint.read_answer(b'{"sentiment": "positive", "score": 0.9}', explain=True)
+
+
 def test_an_unreachable_api_is_one_line_and_exit_code_2(tiny_imdb, capsys):
     url = f"http://127.0.0.1:{free_port()}"
     assert evaluate_endpoint.main(["--api-url", url, "--data", str(tiny_imdb), "-n", "4", "--quiet"]) == 2

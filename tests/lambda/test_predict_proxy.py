@@ -56,10 +56,11 @@ def endpoint_answer(payload):
     return {"Body": StreamingBody(io.BytesIO(data), len(data)), "ContentType": "application/json"}
 
 
-def expect_invocation(stub, review, payload):
+def expect_invocation(stub, review, payload, explain=False):
+    request = {"review": review, "explain": True} if explain else {"review": review}
     stub.add_response("invoke_endpoint", endpoint_answer(payload), {
         "EndpointName": ENDPOINT, "ContentType": "application/json", "Accept": "application/json",
-        "Body": json.dumps({"review": review}).encode(),
+        "Body": json.dumps(request).encode(),
     })
 
 
@@ -101,6 +102,53 @@ def test_endpoint_extra_fields_are_not_passed_on(stub):
     """Only the documented fields reach the browser, whatever else the model adds."""
     expect_invocation(stub, "Fine.", {"sentiment": "positive", "score": 0.6, "debug": "internal"})
     assert call(event("Fine."))[2] == {"sentiment": "positive", "score": 0.6}
+
+
+# --- explanations ---------------------------------------------------------------------------
+
+EXPLANATION = {
+    "words": [{"text": "Wonderful", "start": 0, "end": 9, "weight": 2.5}, {"text": "dull", "start": 20, "end": 24, "weight": -1.25}],
+    "sentences": [{"start": 0, "end": 10, "probability": 0.99}, {"start": 11, "end": 25, "probability": 0.1}],
+}
+
+
+def test_an_explanation_is_asked_for_only_when_the_caller_asks_and_passed_on(stub):
+    review = "Wonderful. The end, dull."
+    expect_invocation(stub, review, {"sentiment": "positive", "score": 0.8,
+                                     "explanation": {**EXPLANATION, "debug": "internal"}}, explain=True)
+    status, _, body = call(event(json.dumps({"review": review, "explain": True}), "application/json"))
+    assert status == 200
+    assert body == {"sentiment": "positive", "score": 0.8, "explanation": EXPLANATION}
+    expect_invocation(stub, review, {"sentiment": "positive", "score": 0.8})
+    status, _, body = call(event(json.dumps({"review": review, "explain": False}), "application/json"))
+    assert (status, body) == (200, {"sentiment": "positive", "score": 0.8})
+
+
+@pytest.mark.parametrize("explain", ["true", 1, None, [], {"on": True}])
+def test_an_explain_field_that_is_not_a_boolean_is_a_400_without_calling_the_endpoint(stub, explain):
+    status, headers, body = call(event(json.dumps({"review": "Fine.", "explain": explain}), "application/json"))
+    assert status == 400
+    assert body == {"error": 'The "explain" field must be true or false.'}
+    assert_cors_for_site(headers)
+
+
+@pytest.mark.parametrize("explanation", [
+    None,
+    "words",
+    {"words": []},
+    {"words": [{"text": "x", "start": 0, "end": 99, "weight": 1.0}], "sentences": []},
+    {"words": [{"text": "x", "start": 0.5, "end": 1, "weight": 1.0}], "sentences": []},
+    {"words": [{"text": 3, "start": 0, "end": 1, "weight": 1.0}], "sentences": []},
+    {"words": [], "sentences": [{"start": 0, "end": 1, "probability": 2}]},
+    {"words": [], "sentences": [{"start": 0, "end": 1, "probability": True}]},
+])
+def test_a_missing_or_malformed_explanation_is_a_502(stub, explanation):
+    answer = {"sentiment": "positive", "score": 0.8}
+    if explanation is not None:
+        answer["explanation"] = explanation
+    expect_invocation(stub, "Wonderful. The end, dull.", answer, explain=True)
+    status, _, body = call(event(json.dumps({"review": "Wonderful. The end, dull.", "explain": True}), "application/json"))
+    assert status == 502 and "could not read" in body["error"]
 
 
 # --- CORS -----------------------------------------------------------------------------------

@@ -43,6 +43,23 @@ def test_a_review_is_answered_through_the_whole_path(stack):
         assert response.headers["Content-Type"] == "application/json"
 
 
+def test_an_explanation_comes_through_the_whole_path_when_asked(stack):
+    review = "A wonderful, moving film.<br /><br />The ending was awful."
+    response = predict(stack, json.dumps({"review": review, "explain": True}).encode(), "application/json")
+    assert response.status_code == 200
+    answer = response.json()
+    assert set(answer) == {"sentiment", "score", "explanation"}
+    words = answer["explanation"]["words"]
+    assert all(review[word["start"]: word["end"]] == word["text"] for word in words)
+    weights = {word["text"]: word["weight"] for word in words}
+    assert weights["wonderful"] > 0 > weights["awful"]
+    sentences = [review[s["start"]: s["end"]] for s in answer["explanation"]["sentences"]]
+    assert sentences == ["A wonderful, moving film.", "The ending was awful."]
+    refused = predict(stack, json.dumps({"review": review, "explain": "yes"}).encode(), "application/json")
+    assert refused.status_code == 400
+    assert refused.json() == {"error": 'The "explain" field must be true or false.'}
+
+
 def test_unicode_and_markup_are_just_text(stack):
     review = "<script>alert(1)</script> Ünïcödé 映画 🎬 " + POSITIVE
     assert predict(stack, review.encode()).status_code == 200
@@ -113,7 +130,7 @@ def test_site_headers_are_the_ones_cloudfront_sends(stack):
 
 def test_config_json_points_the_page_at_the_api(stack):
     config = requests.get(f"{stack.site_url}/config.json", timeout=10).json()
-    assert config == {"apiUrl": stack.api_url, "maxReviewChars": MAX_REVIEW_CHARS}
+    assert config == {"apiUrl": stack.api_url, "maxReviewChars": MAX_REVIEW_CHARS, "uncertainBand": [0.4, 0.6]}
 
 
 def test_nothing_outside_website_is_served(stack):
@@ -286,3 +303,30 @@ def test_concurrent_requests_batched_together_each_get_their_own_answer(stack_mo
     assert calls < len(reviews), "no two requests were scored together"
     assert len(set(one_at_a_time)) > 1
     assert together == pytest.approx(one_at_a_time, abs=1e-5)
+
+
+def test_explained_requests_are_not_merged_with_others(stack_model):
+    """An explanation belongs to one review: among concurrent requests, each explained answer
+    describes its own review and no other answer carries one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sentiment.local.model_server import start_runtime_server
+
+    reviews = [f"{word} film number {i}" for i, word in enumerate(["wonderful", "awful", "superb", "boring"] * 8)]
+    server = start_runtime_server(stack_model, progress=lambda message: None)
+    try:
+        def ask(index):
+            request = {"review": reviews[index], "explain": index % 2 == 0}
+            answer = requests.post(f"{server.url}/invocations", data=json.dumps(request).encode(),
+                                   headers={"Content-Type": "application/json"}, timeout=30)
+            return answer.json()
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(ask, range(len(reviews))))
+    finally:
+        server.stop()
+    for index, answer in enumerate(answers):
+        if index % 2:
+            assert "explanation" not in answer
+        else:
+            assert " ".join(word["text"] for word in answer["explanation"]["words"]) == reviews[index]

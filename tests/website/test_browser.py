@@ -55,7 +55,8 @@ def test_a_clearly_positive_review_reads_positive(page):
     page.wait_for_selector("#prediction:not([hidden])")
     assert page.inner_text("#sentiment") == "Positive"
     assert "Probability positive" in page.inner_text("#score-text")
-    assert page.get_attribute("#result", "aria-live") == "polite"
+    assert page.get_attribute("#announcement", "aria-live") == "polite"
+    assert page.inner_text("#announcement").startswith("Positive.")
     screenshot(page, "positive")
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
 
@@ -123,6 +124,11 @@ def test_markup_in_a_review_is_shown_as_text_and_never_run(page):
     (504, '{"error": "<img src=x onerror=alert(1)>"}', "application/json", "<img src=x onerror=alert(1)>"),
     (502, "<html>Bad gateway</html>", "text/html", "The sentiment model could not analyse this review. Please try again."),
     (429, "", "text/plain", "The service is busy right now. Please wait a few seconds and try again."),
+    (400, "", "text/plain", "The review could not be read. Please check it and try again."),
+    (413, '{"message": "Request Too Long"}', "application/json", "The review is too long. Please shorten it and try again."),
+    (415, "", "text/plain", "The review was sent in a format the service does not accept. Please reload the page and try again."),
+    (503, "", "text/plain", "The sentiment service is unavailable right now. Please try again in a minute."),
+    (504, "", "text/plain", "The sentiment model took too long to answer. Please try again in a moment."),
 ])
 def test_each_error_status_gets_a_readable_message_inserted_as_text(page, stack, status, body, content_type, shown):
     """The API's answer is replaced here, to show what the page does with each kind of failure."""
@@ -135,6 +141,21 @@ def test_each_error_status_gets_a_readable_message_inserted_as_text(page, stack,
     assert page.inner_text("#api-error") == shown
     assert page.locator("#api-error *").count() == 0
     assert page.is_hidden("#prediction")
+
+
+def test_while_waiting_the_page_says_so_and_cannot_send_twice(page, stack):
+    held = []
+    page.route("**/predict", lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    submit(page, POSITIVE)
+    expect(page.locator("#submit")).to_have_text("Analysing…")
+    assert page.is_disabled("#submit")
+    assert page.get_attribute("#result", "aria-busy") == "true"
+    assert page.inner_text("#status") == "Analysing your review…"
+    page.press("#review", "Control+Enter")
+    assert len(held) == 1, "a second request while the first is on its way"
+    held[0].continue_()
+    page.wait_for_selector("#prediction:not([hidden])")
+    assert page.is_enabled("#submit") and page.get_attribute("#result", "aria-busy") == "false"
 
 
 def test_the_page_fits_a_phone(browser, stack):

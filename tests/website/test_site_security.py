@@ -67,16 +67,25 @@ def assert_nothing_ran(page) -> None:
     assert element_census(page) == page.elements_before
 
 
+def highlighted_text(page) -> str:
+    return page.evaluate("""() => {
+        const copy = document.getElementById('highlighted').cloneNode(true);
+        copy.querySelectorAll('.visually-hidden').forEach(e => e.remove());
+        return copy.textContent;
+    }""")
+
+
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_a_review_full_of_markup_is_analysed_as_text_and_never_runs(page, attack):
     review = f"{attack} {POSITIVE}"
     page.fill("#review", review)
     page.click("#submit")
     page.wait_for_selector("#prediction:not([hidden])")
-    assert page.inner_text("#sentiment") in ("Positive", "Negative")
+    assert page.inner_text("#sentiment") in ("Positive", "Negative", "Mixed / not sure")
     assert_nothing_ran(page)
     assert page.input_value("#review") == review, "the review stays on the page exactly as typed"
-    assert [json.loads(body) for body in page.sent] == [{"review": review}], "sent to the API as text"
+    assert [json.loads(body) for body in page.sent] == [{"review": review, "explain": True}], "sent to the API as text"
+    assert highlighted_text(page) == review, "the highlighted view shows the review as text"
 
 
 @pytest.mark.parametrize("attack", ATTACKS[:6])
@@ -91,6 +100,31 @@ def test_markup_in_an_api_error_is_shown_literally(page, stack, attack):
     page.wait_for_selector("#api-error:not([hidden])")
     assert page.inner_text("#api-error") == attack
     assert page.locator("#api-error *").count() == 0
+    assert_nothing_ran(page)
+
+
+@pytest.mark.parametrize("attack", ATTACKS[:6])
+def test_markup_in_an_explanation_is_shown_literally(page, stack, attack):
+    """Words, sentences and tooltips built from an explanation whose every string is markup: the
+    page shows the review's own characters, as text, and never the API's strings as HTML."""
+    review = f"{attack} wonderful"
+    length = len(review)
+    answer = {"sentiment": "positive", "score": 0.9, "explanation": {
+        "words": [{"text": attack, "start": 0, "end": len(attack), "weight": -2.0},
+                  {"text": "wonderful", "start": length - 9, "end": length, "weight": 3.0}],
+        "sentences": [{"start": 0, "end": len(attack), "probability": 0.1},
+                      {"start": length - 9, "end": length, "probability": 0.9}]}}
+    page.route("**/predict", lambda route: route.fulfill(
+        status=204 if route.request.method == "OPTIONS" else 200, content_type="application/json",
+        body=json.dumps(answer),
+        headers={"Access-Control-Allow-Origin": stack.site_url, "Access-Control-Allow-Headers": "Content-Type"}))
+    page.fill("#review", review)
+    page.click("#submit")
+    page.wait_for_selector("#prediction:not([hidden])")
+    assert highlighted_text(page) == review
+    assert page.locator("#sentences .sentence-text").all_text_contents() == [attack, "wonderful"]
+    assert page.locator("#result mark.word").nth(0).get_attribute("data-tip").endswith("towards negative")
+    assert page.locator("#result :is(img, svg, iframe, script, a, details, math, body)").count() == 0
     assert_nothing_ran(page)
 
 

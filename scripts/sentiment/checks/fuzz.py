@@ -133,6 +133,10 @@ json_texts = st.one_of(
     st.builds(lambda review: dumps({"review": review}), review_texts),
     st.builds(lambda review: json.dumps({"review": review}), review_texts),   # \u escapes, surrogates too
     st.builds(lambda value: dumps({"review": value}), json_values),           # wrong types
+    st.builds(lambda review, explain: dumps({"review": review, "explain": explain}), review_texts,
+              st.booleans() | json_values),                                   # explanations, asked well or badly
+    st.builds(lambda reviews, explain: dumps({"reviews": reviews, "explain": explain}),
+              st.lists(short_review_texts, max_size=3), st.booleans() | json_values),
     st.builds(lambda reviews: dumps({"reviews": reviews}), st.lists(review_texts, max_size=8)),
     st.builds(lambda value: dumps({"reviews": value}), json_values),
     st.builds(lambda review, n: dumps({"reviews": [review] * n}), short_review_texts, many),
@@ -263,11 +267,28 @@ def check_inference(request: InferenceRequest, handlers, model) -> int:
         document = json.loads(answer)
         results = [document] if data.shape == "single" else document["predictions"]
     assert len(results) == len(texts), "one answer per review"
+    explained = getattr(data, "explain", False)
     for result in results:
-        assert set(result) == {"sentiment", "score"}
+        assert set(result) == ({"sentiment", "score", "explanation"} if explained else {"sentiment", "score"})
         assert 0.0 <= result["score"] <= 1.0
         assert result["sentiment"] == ("positive" if result["score"] >= 0.5 else "negative")
+    if explained:
+        check_explanation(results[0]["explanation"], texts[0])
     return 200
+
+
+def check_explanation(explanation: dict, review: str) -> None:
+    """Words are the review's own characters, in order; sentences lie inside it."""
+    assert set(explanation) == {"words", "sentences"}
+    previous_end = 0
+    for word in explanation["words"]:
+        assert previous_end <= word["start"] < word["end"] <= len(review), "word offsets out of order"
+        assert review[word["start"]: word["end"]] == word["text"], "a word that is not the review's"
+        assert isinstance(word["weight"], float)
+        previous_end = word["end"]
+    for sentence in explanation["sentences"]:
+        assert 0 <= sentence["start"] < sentence["end"] <= len(review)
+        assert 0.0 <= sentence["probability"] <= 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +360,10 @@ class EndpointDouble:
 
         if outcome == "model":
             if self.handlers is None:
-                return 200, {"Content-Type": "application/json"}, b'{"sentiment": "positive", "score": 0.5}'
+                answer = {"sentiment": "positive", "score": 0.5}
+                if json.loads(body).get("explain") is True:
+                    answer["explanation"] = {"words": [], "sentences": []}
+                return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
             try:
                 data = self.handlers.input_fn(body, "application/json")
                 answer, answer_type = self.handlers.output_fn(self.handlers.predict_fn(data, self.model),
@@ -483,14 +507,19 @@ def check_handler(case: HandlerCase, handler, double: EndpointDouble) -> int:
     assert headers.get("Content-Type") == "application/json"
     payload = json.loads(body)
     if status == 200:
-        assert set(payload) == {"sentiment", "score"} and 0.0 <= payload["score"] <= 1.0
+        explained = bool(double.calls) and json.loads(double.calls[0]["body"]).get("explain") is True
+        assert set(payload) == ({"sentiment", "score", "explanation"} if explained else {"sentiment", "score"})
+        assert 0.0 <= payload["score"] <= 1.0
+        if explained and double.handlers is not None:
+            check_explanation(payload["explanation"], json.loads(double.calls[0]["body"])["review"])
     else:
         assert set(payload) == {"error"} and isinstance(payload["error"], str) and payload["error"].strip()
         assert "Traceback" not in payload["error"]
     if double.calls:
         assert len(double.calls) == 1, "one attempt per request"
         sent = json.loads(double.calls[0]["body"])
-        assert set(sent) == {"review"} and 0 < len(sent["review"]) <= HANDLER_MAX_REVIEW_CHARS
+        assert set(sent) in ({"review"}, {"review", "explain"}) and 0 < len(sent["review"]) <= HANDLER_MAX_REVIEW_CHARS
+        assert sent.get("explain", True) is True, "explain is sent only when true"
         assert status == OUTCOMES[case.outcome], f"endpoint outcome {case.outcome} answered {status}"
     else:
         assert status in (400, 413, 415, 405, 204), f"{status} without calling the endpoint"

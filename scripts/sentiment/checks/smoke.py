@@ -6,6 +6,8 @@
     API positive  POST API/predict, a clearly positive review -> 200, "positive" (and the
                   site's origin may read the answer: CORS)
     API negative  POST API/predict, a clearly negative review -> 200, "negative"
+    API explain   POST API/predict {"review": ..., "explain": true}, two sentences -> 200 with an
+                  explanation: words that are the review's own characters, two sentences
     API empty     POST API/predict, an empty review -> 400 with a JSON error
 
 Prints one line per check; exits 1 if any fails (each failure says what was expected and what
@@ -25,6 +27,7 @@ from sentiment.infra.stack_outputs import StackOutputsError, read_stack_outputs,
 
 POSITIVE = "A wonderful, brilliant film. I loved it; a superb, moving masterpiece with great acting."
 NEGATIVE = "An awful, boring mess. I hated it: the worst, most dull waste of two hours."
+TWO_SENTENCES = "A wonderful, moving film. The ending was awful."
 PAGE_MARKER = 'id="review-form"'
 # A serverless endpoint's cold start can outlast the API's first answer (503/504): try again.
 RETRY_STATUSES = (502, 503, 504)
@@ -67,13 +70,14 @@ class SmokeTest:
         except requests.RequestException as error:
             raise CheckFailed(f"GET {url}: no answer ({type(error).__name__})") from None
 
-    def predict(self, review: str):
+    def predict(self, review: str, explain: bool = False):
         import requests
 
         url = f"{self.api_url}/predict"
+        body = {"review": review, "explain": True} if explain else {"review": review}
         for attempt in range(1, self.attempts + 1):
             try:
-                response = self.session.post(url, json={"review": review}, timeout=self.timeout,
+                response = self.session.post(url, json=body, timeout=self.timeout,
                                              headers={"Origin": origin_of(self.site_url)})
             except requests.RequestException as error:
                 raise CheckFailed(f"POST {url}: no answer ({type(error).__name__})") from None
@@ -134,6 +138,24 @@ class SmokeTest:
                               f"read the answer (Access-Control-Allow-Origin: {allowed})")
         return f"{sentiment} (score {score:.3f})"
 
+    def api_explain(self) -> str:
+        review = TWO_SENTENCES
+        response = self.predict(review, explain=True)
+        where = f"POST {self.api_url}/predict (explain)"
+        if response.status_code != 200:
+            raise CheckFailed(f"{where}: HTTP {response.status_code}, expected 200: {describe_body(response)}")
+        try:
+            explanation = response.json()["explanation"]
+            words, sentences = explanation["words"], explanation["sentences"]
+            shown = [review[word["start"]: word["end"]] == word["text"] for word in words]
+        except (ValueError, KeyError, TypeError):
+            raise CheckFailed(f"{where}: no explanation: {describe_body(response)}") from None
+        if not words or not all(shown):
+            raise CheckFailed(f"{where}: the words are not the review's own: {describe_body(response)}")
+        if len(sentences) != 2:
+            raise CheckFailed(f"{where}: {len(sentences)} sentences, expected 2: {describe_body(response)}")
+        return f"{len(words)} words weighed, 2 sentences scored"
+
     def api_empty(self) -> str:
         response = self.predict("")
         if response.status_code != 400:
@@ -149,7 +171,7 @@ class SmokeTest:
         return [("site page", self.site_page), ("site config", self.site_config),
                 ("API positive", lambda: self.api_sentiment(POSITIVE, "positive")),
                 ("API negative", lambda: self.api_sentiment(NEGATIVE, "negative")),
-                ("API empty", self.api_empty)]
+                ("API explain", self.api_explain), ("API empty", self.api_empty)]
 
     def run(self, out=print) -> list[str]:
         """Runs every check; returns the failure lines (empty when all pass)."""
@@ -193,8 +215,10 @@ def main(argv=None) -> int:
     except StackOutputsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    failures = SmokeTest(site, api, args.timeout, max(1, args.attempts)).run()
-    print(f"{5 - len(failures)} of 5 checks passed" if failures else "all 5 checks passed")
+    smoke = SmokeTest(site, api, args.timeout, max(1, args.attempts))
+    failures = smoke.run()
+    count = len(smoke.checks())
+    print(f"{count - len(failures)} of {count} checks passed" if failures else f"all {count} checks passed")
     return 1 if failures else 0
 
 

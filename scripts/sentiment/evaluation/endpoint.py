@@ -5,7 +5,9 @@ accuracy, latency p50/p99 and errors.
 
     --endpoint-name NAME   InvokeEndpoint on the SageMaker runtime (boto3 honours
                            AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME, e.g. the local model server)
-    --api-url URL          POST URL/predict with {"review": ...}, as the website does
+    --api-url URL          POST URL/predict with {"review": ...}
+    --explain              ask for explanations too ({"review": ..., "explain": true}, as the
+                           website does): their latency; off by default
 
 Exit status: 0 when every review was answered, 1 when some were not, 2 when none was (the
 endpoint is unreachable or refuses everything) or the input is bad.
@@ -58,25 +60,31 @@ def balanced_sample(reviews: list[Review], count: int) -> list[Review]:
 # The two ways to ask: the runtime API and the public API
 # ---------------------------------------------------------------------------------------------
 
-def read_answer(body: bytes) -> float:
+def request_body(text: str, explain: bool) -> dict:
+    return {"review": text, "explain": True} if explain else {"review": text}
+
+
+def read_answer(body: bytes, explain: bool = False) -> float:
     answer = json.loads(body)
     if answer.get("sentiment") not in ("positive", "negative"):
         raise ValueError("no sentiment in the answer")
+    if explain and not isinstance(answer.get("explanation"), dict):
+        raise ValueError("no explanation in the answer")
     return float(answer["score"])
 
 
 class EndpointScorer:
     """InvokeEndpoint through one thread-safe boto3 client."""
 
-    def __init__(self, endpoint_name: str, client) -> None:
-        self.endpoint_name, self.client = endpoint_name, client
+    def __init__(self, endpoint_name: str, client, explain: bool = False) -> None:
+        self.endpoint_name, self.client, self.explain = endpoint_name, client, explain
         self.target = f"endpoint {endpoint_name}"
 
     def __call__(self, text: str) -> float:
         response = self.client.invoke_endpoint(
             EndpointName=self.endpoint_name, ContentType="application/json", Accept="application/json",
-            Body=json.dumps({"review": text}).encode("utf-8"))
-        return read_answer(response["Body"].read())
+            Body=json.dumps(request_body(text, self.explain)).encode("utf-8"))
+        return read_answer(response["Body"].read(), self.explain)
 
     @staticmethod
     def describe(error: Exception) -> str:
@@ -99,9 +107,9 @@ def runtime_client(region: str | None, concurrency: int, timeout: float):
 class ApiScorer:
     """POST {api}/predict, one keep-alive session per thread."""
 
-    def __init__(self, api_url: str, timeout: float) -> None:
+    def __init__(self, api_url: str, timeout: float, explain: bool = False) -> None:
         self.url = api_url.rstrip("/") + "/predict"
-        self.target, self.timeout = self.url, timeout
+        self.target, self.timeout, self.explain = self.url, timeout, explain
         self.local = threading.local()
 
     def __call__(self, text: str) -> float:
@@ -110,10 +118,10 @@ class ApiScorer:
         session = getattr(self.local, "session", None)
         if session is None:
             session = self.local.session = requests.Session()
-        response = session.post(self.url, json={"review": text}, timeout=self.timeout)
+        response = session.post(self.url, json=request_body(text, self.explain), timeout=self.timeout)
         if response.status_code != 200:
             raise HttpStatusError(response.status_code)
-        return read_answer(response.content)
+        return read_answer(response.content, self.explain)
 
     @staticmethod
     def describe(error: Exception) -> str:
@@ -191,6 +199,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight at most (default: 16)")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for one answer (default: 30)")
     parser.add_argument("--region", help="AWS region for --endpoint-name (default: the SDK's configuration)")
+    parser.add_argument("--explain", action="store_true",
+                        help='ask for an explanation of every review ("explain": true), as the website does')
     parser.add_argument("--out", help="also write the figures as JSON here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -201,11 +211,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def make_scorer(args: argparse.Namespace, client=None):
     if args.endpoint_name:
-        return EndpointScorer(args.endpoint_name, client or runtime_client(args.region, args.concurrency, args.timeout))
+        return EndpointScorer(args.endpoint_name, client or runtime_client(args.region, args.concurrency, args.timeout),
+                              args.explain)
     api_url = args.api_url or require(read_stack_outputs(args.stack_outputs), "ApiUrl", args.stack_outputs)
     if not api_url.startswith(("http://", "https://")):
         raise StackOutputsError(f"{api_url}: the API URL must start with http:// or https://")
-    return ApiScorer(api_url, args.timeout)
+    return ApiScorer(api_url, args.timeout, args.explain)
 
 
 def run(args: argparse.Namespace, client=None) -> dict:

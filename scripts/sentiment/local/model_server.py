@@ -85,8 +85,11 @@ def load_model(model_path: Path, threads: int | None = None, progress=log) -> Lo
     handlers = import_handlers()
     progress(f"reading weights ({time.perf_counter() - started:.1f} s)")
     model = handlers.model_fn(str(model_dir))
-    # The first forward pass allocates; pay for it here rather than on the first visitor.
+    # The first forward pass allocates, and the first explanation's backward pass too (about
+    # 50 ms); pay for them here rather than on the first visitor.
     handlers.output_fn(handlers.predict_fn(handlers.input_fn("warm up", "text/plain"), model), "application/json")
+    handlers.output_fn(handlers.predict_fn(handlers.input_fn('{"review": "warm up", "explain": true}',
+                                                             "application/json"), model), "application/json")
     seconds = time.perf_counter() - started
     progress(f"model ready in {seconds:.1f} s")
     return LoadedModel(handlers, model, model_dir, seconds, unpacked)
@@ -100,7 +103,8 @@ class Batcher:
     """Runs predict_fn on worker threads; requests that arrive while a worker is busy are merged
     into its next call. Merging needs input_fn's result to be a dataclass with a `texts` list and
     predict_fn's to be a dict with a `scores` list in the same order, as model_code/inference.py
-    has them; anything else is predicted one request at a time."""
+    has them; anything else, and a request that asks for an explanation (of its own review), is
+    predicted one request at a time."""
 
     def __init__(self, handlers, model, workers: int = 1, max_batch: int = MAX_BATCH_REVIEWS):
         self.handlers = handlers
@@ -125,7 +129,8 @@ class Batcher:
 
     @staticmethod
     def _mergeable(data) -> bool:
-        return dataclasses.is_dataclass(data) and isinstance(getattr(data, "texts", None), list)
+        return (dataclasses.is_dataclass(data) and isinstance(getattr(data, "texts", None), list)
+                and not getattr(data, "explain", False))
 
     def _run(self) -> None:
         while True:
