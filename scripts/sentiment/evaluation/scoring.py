@@ -49,6 +49,12 @@ def score_all(predictor, texts: list[str], workers: int, batch_size: int = 64, c
                 results = map(_score_slice, chunks)
                 pool = None
             else:
+                import torch
+
+                # A child forked after this process ran a multi-threaded torch op (loading a model
+                # with large tensors does) hangs on its first parallel op: OpenMP's pool does not
+                # survive fork. One thread per process is also what the workers are for.
+                torch.set_num_threads(1)
                 # Fork: the children share the model and the texts with this process, nothing is pickled
                 # but the index lists and the scores.
                 pool = multiprocessing.get_context("fork").Pool(processes)
