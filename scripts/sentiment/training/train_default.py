@@ -126,6 +126,10 @@ validation: the last two sentences and the first sentence of each validation rev
 
 Expected calibration error (10 bins): {ece_text}.
 
+The model's validation rows lean its way: its combining layer (six numbers) was fitted on those
+very reviews and snippets, and its LSTM was early-stopped on them. The test rows are the fair
+comparison.
+
 ## Test figures (all 25,000 IMDb test reviews)
 
 | accuracy | precision | recall | F1 | ROC-AUC | ECE (10 bins) |
