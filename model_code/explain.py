@@ -75,13 +75,20 @@ def token_attributions(model: SentimentLSTM, ids: list[int], steps: int = STEPS)
     average_gradient = (gradients * quadrature_weights.view(-1, 1, 1)).sum(dim=0)
     shares = (average_gradient * difference[0]).sum(dim=1)
 
-    if model.config.ngram_features:
-        # The n-gram part is linear: each n-gram's weight, scaled as the combining layer scales
-        # that part for a review of this length, is split over the words it is made of.
-        with torch.no_grad():
-            ngram_scale = model.combiner.scales(lengths)[1]
-            shares = shares + model.ngrams.token_shares(ids) * ngram_scale * known[0, :, 0]
+    shares = shares + ngram_shares(model, ids)
     return shares.tolist()
+
+
+def ngram_shares(model: SentimentLSTM, ids: list[int]) -> torch.Tensor:
+    """Each token's share of the n-gram part's contribution (zeros without that part): the part
+    is linear, so each n-gram's weight, scaled as the combining layer scales the part for a
+    review of this length, is split over the words it is made of. Unknown words get none."""
+    if not model.config.ngram_features:
+        return torch.zeros(len(ids))
+    with torch.no_grad():
+        ngram_scale = model.combiner.scales(torch.tensor([len(ids)]))[1]
+        known = torch.tensor(ids) != UNKNOWN_ID
+        return model.ngrams.token_shares(ids) * ngram_scale * known
 
 
 def _trimmed(review: str, start: int, end: int) -> tuple[int, int]:
