@@ -12,7 +12,6 @@ from artifact import load_predictor
 from explain import explain, sentence_spans, token_attributions
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from network import ModelConfig, SentimentLSTM
 from preprocessing import UNKNOWN_ID, Encoder, TextSettings, Tokenizer, strip_html
 from support import SHARED_DATA
 
