@@ -9,7 +9,7 @@ n-gram part (ngram_features = 0) the model is the LSTM alone."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -89,8 +89,6 @@ class SentimentLSTM(nn.Module):
 
     def attach_ngrams(self, scorer: NgramScorer, combiner: LengthAwareCombiner) -> None:
         """Adds a fitted n-gram part and the layer that combines it with the LSTM."""
-        from dataclasses import replace
-
         self.config = replace(self.config, ngram_features=len(scorer.keys), ngram_order=scorer.order)
         self.ngrams, self.combiner = scorer, combiner
 
@@ -109,7 +107,8 @@ class SentimentLSTM(nn.Module):
         lstm = self.lstm_logits(ids, lengths, packed, embedded)
         if not self.config.ngram_features:
             return lstm
-        return self.combiner(lstm, self.ngrams(ids, lengths.to("cpu")), lengths.to("cpu"))
+        lengths = lengths.to("cpu")
+        return self.combiner(lstm, self.ngrams(ids, lengths), lengths)
 
     def lstm_logits(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None,
                     embedded: torch.Tensor | None = None) -> torch.Tensor:

@@ -21,15 +21,22 @@ import torch
 from torch import nn
 
 
+def ngram_keys(ids, n: int, vocab_size: int):
+    """Keys of the n-grams starting at each position of ids (along the last axis), for a numpy
+    array or a torch tensor alike: the n ids as digits base V, plus an offset that keeps the
+    ranges of words, pairs and triples apart."""
+    starts = ids.shape[-1] - n + 1
+    key = ids[..., :starts] * 1
+    for offset in range(1, n):
+        key = key * vocab_size + ids[..., offset: starts + offset]
+    return key + sum(vocab_size ** k for k in range(1, n))
+
+
 def review_keys(ids: np.ndarray, vocab_size: int, order: int = 3) -> np.ndarray:
     """The distinct n-gram keys (n = 1..order) of one review's ids, sorted."""
     ids = np.asarray(ids, dtype=np.int64)
-    keys = [ids]
-    if order >= 2 and len(ids) >= 2:
-        keys.append(vocab_size + ids[:-1] * vocab_size + ids[1:])
-    if order >= 3 and len(ids) >= 3:
-        keys.append(vocab_size + vocab_size ** 2 + (ids[:-2] * vocab_size + ids[1:-1]) * vocab_size + ids[2:])
-    return np.unique(np.concatenate(keys))
+    return np.unique(np.concatenate([ngram_keys(ids, n, vocab_size) for n in range(1, order + 1)
+                                     if len(ids) >= n] or [ids]))
 
 
 def batch_keys(ids: torch.Tensor, lengths: torch.Tensor, vocab_size: int, order: int = 3):
@@ -37,16 +44,11 @@ def batch_keys(ids: torch.Tensor, lengths: torch.Tensor, vocab_size: int, order:
     distinct n-gram of each review (repeats and n-grams reaching into padding are false)."""
     steps = ids.shape[1]
     positions = torch.arange(steps).unsqueeze(0)
-    parts, masks = [ids], [positions < lengths.unsqueeze(1)]
-    for n in range(2, order + 1):
+    parts, masks = [], []
+    for n in range(1, order + 1):
         if steps < n:
             break
-        key = ids[:, : steps - n + 1].clone()
-        for offset in range(1, n):
-            key = key * vocab_size + ids[:, offset: steps - n + 1 + offset]
-        # Offsets keep the ranges of words, pairs and triples apart.
-        key = key + sum(vocab_size ** k for k in range(1, n))
-        parts.append(key)
+        parts.append(ngram_keys(ids, n, vocab_size))
         masks.append(positions[:, : steps - n + 1] <= (lengths - n).unsqueeze(1))
     keys, real = torch.cat(parts, dim=1), torch.cat(masks, dim=1)
     # Padded slots get -1, which no n-gram has, then each row is sorted so that repeats sit side
@@ -81,12 +83,9 @@ class NgramScorer(nn.Module):
         for n in range(1, self.order + 1):
             if len(ids) < n:
                 break
-            key = ids[: len(ids) - n + 1].copy()
-            for offset in range(1, n):
-                key = key * self.vocab_size + ids[offset: len(ids) - n + 1 + offset]
-            keys.append(key + sum(self.vocab_size ** k for k in range(1, n)))
-            starts.append(np.arange(len(key)))
-            sizes.append(np.full(len(key), n))
+            keys.append(ngram_keys(ids, n, self.vocab_size))
+            starts.append(np.arange(len(ids) - n + 1))
+            sizes.append(np.full(len(ids) - n + 1, n))
         shares = np.zeros(len(ids))
         if not keys or len(self.keys) == 0:
             return torch.as_tensor(shares, dtype=torch.float32)

@@ -206,32 +206,28 @@ def part_logits(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256
     return lstm, ngram, torch.as_tensor(split.lengths()), torch.as_tensor(split.labels, dtype=torch.float32)
 
 
-def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, held_out: list[EncodedSplit], args) -> None:
-    """Fits the n-gram part on the training texts and the combining layer on held-out texts."""
+def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, held_out: dict[str, EncodedSplit], args) -> dict:
+    """Fits the n-gram part on the training texts and the combining layer on the held-out texts;
+    returns the accuracy of the LSTM alone, the n-gram part alone and the whole per held-out split."""
     scorer = fit_ngram_scorer(fit_on.ids, fit_on.offsets, fit_on.labels, model.config.vocab_size,
                               order=args.ngram_order, min_count=args.ngram_min_count, l2=args.ngram_l2,
                               iterations=3 if args.dry_run else 60, log=lambda m: print(m, flush=True))
     model.attach_ngrams(scorer, LengthAwareCombiner())
     if not held_out:
         print("combining layer: nothing held out, the two logits are added", flush=True)
-        return
-    parts = [part_logits(model, split) for split in held_out]
-    lstm, ngram, lengths, labels = (torch.cat(values) for values in zip(*parts))
+        return {}
+    parts = {name: part_logits(model, split) for name, split in held_out.items()}
+    lstm, ngram, lengths, labels = (torch.cat(values) for values in zip(*parts.values()))
     loss = model.combiner.fit(lstm, ngram, lengths, labels)
     print(f"combining layer: {[round(c, 3) for c in model.combiner.coefficients.tolist()]}, "
           f"held-out loss {loss:.4f}", flush=True)
-
-
-def part_figures(model: SentimentLSTM, splits: dict[str, EncodedSplit]) -> dict:
-    """Accuracy of the LSTM alone, the n-gram part alone and the whole, per held-out split."""
     figures = {}
-    for name, split in splits.items():
-        lstm, ngram, lengths, labels = part_logits(model, split)
+    for name, (lstm, ngram, lengths, labels) in parts.items():
         with torch.no_grad():
             whole = model.combiner(lstm, ngram, lengths)
         figures[name] = {part: float(((logits > 0).float() == labels).float().mean())
                          for part, logits in (("lstm", lstm), ("ngrams", ngram), ("model", whole))}
-        figures[name]["reviews"] = len(split)
+        figures[name]["reviews"] = len(labels)
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in figures[name].items() if k != "reviews"),
               flush=True)
     return figures
@@ -402,8 +398,7 @@ def train(args: argparse.Namespace) -> dict:
                 if split is not None and len(split)}
     parts = {}
     if args.ngram_order:
-        add_ngram_part(model, train_split, list(held_out.values()), args)
-        parts = part_figures(model, held_out)
+        parts = add_ngram_part(model, train_split, held_out, args)
         if validation_split is not None:
             best_accuracy = parts["validation"]["model"]
 

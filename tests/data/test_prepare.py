@@ -6,11 +6,12 @@ import json
 import tarfile
 
 import numpy as np
-from sentiment.data import prepare as prepare_data
 import pytest
 from dataset import DatasetError, load_dataset
-from sentiment.data.reviews import SourceError, load_reviews
 from support import synthetic_reviews, write_aclimdb, write_jsonl
+
+from sentiment.data import prepare as prepare_data
+from sentiment.data.reviews import SourceError, load_reviews
 
 
 def run(source, out, *extra):

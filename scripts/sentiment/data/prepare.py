@@ -24,11 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from sentiment.paths import ROOT
-
 from dataset import EncodedSplit, save_dataset, save_unlabelled
-from sentiment.data.reviews import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews, load_unlabelled
-from sentiment.data.snippets import short_snippets, training_windows
 from preprocessing import (
     FUNCTION_WORDS,
     Encoder,
@@ -36,6 +32,9 @@ from preprocessing import (
     Tokenizer,
     build_vocabulary,
 )
+
+from sentiment.data.reviews import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews, load_unlabelled
+from sentiment.data.snippets import short_snippets, training_windows
 
 _worker_tokenizer: Tokenizer | None = None
 
