@@ -79,31 +79,6 @@ def test_identical_reviews_never_straddle_train_and_validation():
     assert not set(train) & set(validation)
 
 
-def test_imdb_reviews_are_held_out_in_blocks_of_neighbouring_indices_per_label():
-    # IMDb numbers a movie's reviews consecutively: a block of neighbouring indices goes to one
-    # side whole, so a movie's reviews do not straddle (only one across a block's edge can).
-    review = load_reviews.__globals__["Review"]
-    rows = [review(f"review {label} {i}", label, f"{i}_{7 if label else 2}")
-            for label in (0, 1) for i in range(10000)]
-    train, validation = prepare_data.split_validation(rows, 0.1, seed=3)
-    assert not set(train) & set(validation) and len(train) + len(validation) == len(rows)
-    block = prepare_data.MOVIE_BLOCK
-    held = {(rows[i].label, int(rows[i].id.split("_")[0]) // block) for i in validation}
-    kept = {(rows[i].label, int(rows[i].id.split("_")[0]) // block) for i in train}
-    assert not held & kept
-    assert sum(rows[i].label for i in validation) == len(validation) / 2 == 1000
-    assert prepare_data.split_validation(rows, 0.1, seed=3)[1] == validation
-    assert prepare_data.split_validation(rows, 0.1, seed=4)[1] != validation
-
-
-def test_reviews_without_imdb_numbers_are_held_out_one_by_one():
-    review = load_reviews.__globals__["Review"]
-    rows = [review(f"text {i}", i % 2, None) for i in range(400)]
-    train, validation = prepare_data.split_validation(rows, 0.1, seed=0)
-    assert len(validation) == 40 and sum(rows[i].label for i in validation) == 20
-    assert len(set(range(0, 400, 2)) & set(validation)) == 20  # scattered, not one block
-
-
 def test_seed_mode_writes_the_stopwords_and_stemming_into_the_settings(tmp_path, tiny_imdb):
     stopwords = tmp_path / "stopwords.txt"
     stopwords.write_text("the\nand\nwas\n")

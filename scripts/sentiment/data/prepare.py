@@ -22,7 +22,6 @@ import os
 import random
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 from dataset import EncodedSplit, save_dataset, save_unlabelled
@@ -78,62 +77,20 @@ def read_stopwords(path: str | None) -> tuple[str, ...]:
                           "(one word per line) or run `python -m nltk.downloader stopwords`") from None
 
 
-# IMDb numbers the reviews of each label folder so that the reviews of one movie sit next to each
-# other (up to 30 per movie; names shared by neighbouring reviews show it). A random split would put
-# reviews of the same movie on both sides, and validation would reward remembering cast and title
-# names that do not carry over to the test split, whose movies are all different. So reviews are
-# held out in blocks of neighbouring indices; only a movie across a block's edge can straddle.
-MOVIE_BLOCK = 100
-
-
-def _group_key(review, block: int) -> str:
-    index, _, rating = (review.id or "").partition("_")
-    if index.isdigit() and rating.isdigit() and review.label is not None:
-        return f"block {review.label}:{int(index) // block}"
-    return "text " + hashlib.sha1(review.text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
 def split_validation(reviews, fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Indices of (train, validation), held out by group: IMDb reviews in blocks of neighbouring
-    indices (so a movie's reviews stay together), other sources review by review. Identical texts
-    stay on the same side too, so validation never scores a review the model trained on."""
-    parent: dict[str, str] = {}
-
-    def root(key: str) -> str:
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
-    # At least about ten blocks of each label go to validation, however few the reviews.
-    per_label = min(Counter(review.label for review in reviews).values(), default=0)
-    block = max(1, min(MOVIE_BLOCK, round(per_label * fraction / 10)))
-    first_of_text: dict[str, str] = {}
-    keys = []
-    for review in reviews:
-        key = root(_group_key(review, block))
-        text = hashlib.sha1(review.text.encode("utf-8"), usedforsecurity=False).hexdigest()
-        other = root(first_of_text.setdefault(text, key))
-        if other != key:
-            parent[key] = other
-        keys.append(key)
+    """Indices of (train, validation). Identical texts stay on the same side, so validation
+    never scores a review the model trained on."""
     groups: dict[str, list[int]] = {}
-    for index, key in enumerate(keys):
-        groups.setdefault(root(key), []).append(index)
-    # Each label is held out in its own share, so validation keeps the training balance.
-    by_label: dict[object, list[str]] = {}
-    for key in sorted(groups):
-        by_label.setdefault(reviews[groups[key][0]].label, []).append(key)
-    rng = random.Random(seed)
+    for index, review in enumerate(reviews):
+        groups.setdefault(hashlib.sha1(review.text.encode("utf-8"), usedforsecurity=False).hexdigest(), []).append(index)
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    target = round(len(reviews) * fraction)
     validation: list[int] = []
-    for label in sorted(by_label, key=str):
-        order = by_label[label]
-        rng.shuffle(order)
-        target, taken = round(sum(len(groups[k]) for k in order) * fraction), 0
-        for key in order:
-            if taken >= target:
-                break
-            validation.extend(groups[key])
-            taken += len(groups[key])
+    for key in keys:
+        if len(validation) >= target:
+            break
+        validation.extend(groups[key])
     held = set(validation)
     return [i for i in range(len(reviews)) if i not in held], sorted(validation)
 
