@@ -18,7 +18,7 @@ class Recipe:
     word_vectors: str = "ppmi"
     context_window: int = 5
     ngram_order: int = 3
-    ngram_min_count: int = 2
+    ngram_min_count: int = 6
     ngram_l2: float = 1e-4
     # training
     windows: bool = True
