@@ -85,10 +85,11 @@ def ngram_shares(model: SentimentLSTM, ids: list[int]) -> torch.Tensor:
     review of this length, is split over the words it is made of. Unknown words get none."""
     if not model.config.ngram_features:
         return torch.zeros(len(ids))
+    scorers = [model.ngrams] + ([model.short_ngrams] if model.config.short_ngram_features else [])
     with torch.no_grad():
-        ngram_scale = model.combiner.scales(torch.tensor([len(ids)]))[1]
+        scales = model.combiner.scales(torch.tensor([len(ids)]))[1:1 + len(scorers)]
         known = torch.tensor(ids) != UNKNOWN_ID
-        return model.ngrams.token_shares(ids) * ngram_scale * known
+        return sum(scorer.token_shares(ids) * scale for scorer, scale in zip(scorers, scales)) * known
 
 
 def _trimmed(review: str, start: int, end: int) -> tuple[int, int]:

@@ -1,11 +1,13 @@
 """The sentiment classifier: an LSTM over word embeddings, read out by pooling over the real
 (unpadded) steps of each review, and beside it an NB-weighted linear model over word 1-3-grams
-(ngrams.py); a small length-aware layer combines the two logits into one calibrated logit.
+(ngrams.py), and a second one fitted on sentence windows only, for short texts; a small
+length-aware layer combines the logits into one calibrated logit.
 
-The two parts err differently (the LSTM reads order and negation, the n-gram model counts
-evidence across the whole review), so their combination beats either; the combining layer is
-fitted on held-out reviews and snippets, which also calibrates the probability. Without the
-n-gram part (ngram_features = 0) the model is the LSTM alone."""
+The parts err differently (the LSTM reads order and negation, the n-gram model counts evidence
+across the whole review, the short-text one weighs n-grams as a sentence needs), so their
+combination beats either; the combining layer is fitted on held-out reviews and snippets, which
+also calibrates the probability. Without the n-gram part (ngram_features = 0) the model is the
+LSTM alone; models made before the short-text part have none (short_ngram_features = 0)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-from ngrams import NgramScorer
+from ngrams import NgramScorer, batch_keys
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -35,6 +37,9 @@ class ModelConfig:
     # The n-gram part: how many n-grams it knows (0 = none) and their longest length in words.
     ngram_features: int = 0
     ngram_order: int = 3
+    # The short-text n-gram part: the same kind of scorer fitted on sentence windows only, so its
+    # weights are on the scale of a sentence (0 = none; models before it have none).
+    short_ngram_features: int = 0
 
     def __post_init__(self) -> None:
         if self.readout not in ("last", "pool"):
@@ -85,12 +90,24 @@ class SentimentLSTM(nn.Module):
         self.classifier = nn.Linear(features, 1)
         if config.ngram_features:
             self.ngrams = NgramScorer(config.ngram_features, config.vocab_size, config.ngram_order)
-            self.combiner = LengthAwareCombiner()
+            if config.short_ngram_features:
+                self.short_ngrams = NgramScorer(config.short_ngram_features, config.vocab_size, config.ngram_order)
+            self.combiner = LengthAwareCombiner(parts=3 if config.short_ngram_features else 2)
 
-    def attach_ngrams(self, scorer: NgramScorer, combiner: LengthAwareCombiner) -> None:
-        """Adds a fitted n-gram part and the layer that combines it with the LSTM."""
-        self.config = replace(self.config, ngram_features=len(scorer.keys), ngram_order=scorer.order)
+    def attach_ngrams(self, scorer: NgramScorer, combiner: LengthAwareCombiner,
+                      short_scorer: NgramScorer | None = None) -> None:
+        """Adds the fitted n-gram part(s) and the layer that combines them with the LSTM."""
+        if short_scorer is not None and short_scorer.order != scorer.order:
+            raise ValueError("both n-gram parts must use the same n-gram order")
+        if combiner.parts != 2 + (short_scorer is not None):
+            raise ValueError(f"a combining layer of {combiner.parts} parts cannot combine these")
+        self.config = replace(self.config, ngram_features=len(scorer.keys), ngram_order=scorer.order,
+                              short_ngram_features=len(short_scorer.keys) if short_scorer is not None else 0)
         self.ngrams, self.combiner = scorer, combiner
+        if short_scorer is not None:
+            self.short_ngrams = short_scorer
+        elif hasattr(self, "short_ngrams"):
+            del self.short_ngrams
 
     @staticmethod
     def _run(lstm: nn.LSTM, inputs: torch.Tensor, lengths: torch.Tensor, packed: bool) -> torch.Tensor:
@@ -108,7 +125,14 @@ class SentimentLSTM(nn.Module):
         if not self.config.ngram_features:
             return lstm
         lengths = lengths.to("cpu")
-        return self.combiner(lstm, self.ngrams(ids, lengths), lengths)
+        return self.combiner([lstm, *self.ngram_logits(ids, lengths)], lengths)
+
+    def ngram_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+        """The logits of the n-gram part and, where the model has it, the short-text n-gram part;
+        the n-gram keys of the batch are computed once for both."""
+        keys, counted = batch_keys(ids, lengths.to("cpu"), self.config.vocab_size, self.config.ngram_order)
+        scorers = [self.ngrams] + ([self.short_ngrams] if self.config.short_ngram_features else [])
+        return [scorer.logits_from_keys(keys, counted) for scorer in scorers]
 
     def lstm_logits(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None,
                     embedded: torch.Tensor | None = None) -> torch.Tensor:
@@ -161,43 +185,46 @@ class SentimentLSTM(nn.Module):
 
 
 class LengthAwareCombiner(nn.Module):
-    """logit = (a0 + a1 s) * lstm + (b0 + b1 s) * ngrams + c0 + c1 s, with s = 20 / (20 + words):
+    """logit = sum over parts k of (a_k + b_k s) * part_k, plus c0 + c1 s, with s = 20 / (20 + words):
     near 1 for a sentence, near 0 for a full review, so a snippet and a review can lean on the
-    two parts differently. Fitted on held-out data (train.py), which also calibrates it."""
+    parts differently. The parts: the LSTM, the n-gram part and, in models that have it, the
+    short-text n-gram part. Fitted on held-out data (train.py), which also calibrates it."""
 
-    def __init__(self) -> None:
+    def __init__(self, parts: int = 2) -> None:
         super().__init__()
-        self.coefficients = nn.Parameter(torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0, 0.0]))
+        self.parts = parts
+        self.coefficients = nn.Parameter(torch.tensor([1.0, 0.0] * parts + [0.0, 0.0]))
 
     @staticmethod
     def shortness(lengths: torch.Tensor) -> torch.Tensor:
         return 20.0 / (20.0 + lengths.to(torch.float32))
 
-    def scales(self, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per review: the factor of the LSTM's logit, that of the n-gram logit, and the offset."""
-        a0, a1, b0, b1, c0, c1 = self.coefficients.float()
+    def scales(self, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per review: the factor of each part's logit (LSTM, n-grams[, short-text n-grams]),
+        then the offset."""
+        c = self.coefficients.float()
         s = self.shortness(lengths)
-        return a0 + a1 * s, b0 + b1 * s, c0 + c1 * s
+        return tuple(c[2 * k] + c[2 * k + 1] * s for k in range(self.parts + 1))
 
-    def forward(self, lstm: torch.Tensor, ngrams: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        lstm_scale, ngram_scale, offset = self.scales(lengths)
-        return lstm_scale * lstm + ngram_scale * ngrams + offset
+    def forward(self, parts: list[torch.Tensor], lengths: torch.Tensor) -> torch.Tensor:
+        *factors, offset = self.scales(lengths)
+        return sum(factor * part for factor, part in zip(factors, parts, strict=True)) + offset
 
-    def fit(self, lstm: torch.Tensor, ngrams: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
+    def fit(self, parts: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Tensor,
             l2: float = 1e-3) -> float:
-        """Logistic regression of the labels on the six terms; returns the final mean loss."""
+        """Logistic regression of the labels on the terms; returns the final mean loss."""
         optimizer = torch.optim.LBFGS([self.coefficients], lr=1, max_iter=200, line_search_fn="strong_wolfe")
         loss_fn = nn.BCEWithLogitsLoss()
 
         def closure():
             optimizer.zero_grad()
-            loss = loss_fn(self(lstm, ngrams, lengths), labels) + l2 * self.coefficients.pow(2).sum()
+            loss = loss_fn(self(parts, lengths), labels) + l2 * self.coefficients.pow(2).sum()
             loss.backward()
             return loss
 
         optimizer.step(closure)
         with torch.no_grad():
-            return float(loss_fn(self(lstm, ngrams, lengths), labels))
+            return float(loss_fn(self(parts, lengths), labels))
 
 
 def pad_batch(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

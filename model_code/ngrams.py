@@ -71,7 +71,10 @@ class NgramScorer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(()), requires_grad=False)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        keys, counted = batch_keys(ids, lengths, self.vocab_size, self.order)
+        return self.logits_from_keys(*batch_keys(ids, lengths, self.vocab_size, self.order))
+
+    def logits_from_keys(self, keys: torch.Tensor, counted: torch.Tensor) -> torch.Tensor:
+        """The logits of a batch whose keys batch_keys computed (with this scorer's order)."""
         return self.contributions(keys, counted).sum(dim=1) + self.bias
 
     def token_shares(self, ids: list[int]) -> torch.Tensor:

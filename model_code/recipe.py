@@ -20,6 +20,9 @@ class Recipe:
     ngram_order: int = 3
     ngram_min_count: int = 6
     ngram_l2: float = 1e-4
+    short_ngrams: bool = True
+    short_ngram_min_count: int = 3
+    short_ngram_l2: float = 3e-4
     # training
     windows: bool = True
     epochs: int = 6

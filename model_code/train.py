@@ -69,6 +69,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                        help="n-grams kept: those in at least this many training texts (default: %(default)s)")
     model.add_argument("--ngram-l2", type=float, default=RECIPE.ngram_l2,
                        help="L2 penalty of the n-gram part's logistic regression (default: %(default)s)")
+    model.add_argument("--short-ngrams", type=flag, default=RECIPE.short_ngrams,
+                       help="add the short-text n-gram part, fitted on the sentence windows alone "
+                            "(needs --windows and a validation split; default: %(default)s)")
+    model.add_argument("--short-ngram-min-count", type=int, default=RECIPE.short_ngram_min_count,
+                       help="n-grams the short-text part keeps: those in at least this many windows "
+                            "(default: %(default)s)")
+    model.add_argument("--short-ngram-l2", type=float, default=RECIPE.short_ngram_l2,
+                       help="L2 penalty of the short-text n-gram part (default: %(default)s)")
     model.add_argument("--word-vectors", choices=("ppmi", "random"), default=RECIPE.word_vectors,
                        help="embedding start: 'ppmi', vectors from word co-occurrences in the training "
                             "reviews (model_code/word_vectors.py), or 'random' (default: %(default)s)")
@@ -106,7 +114,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                     "per tenth of the epoch)")
     args = parser.parse_args(argv)
     for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers", "context_window",
-                 "ngram_min_count"):
+                 "ngram_min_count", "short_ngram_min_count"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not 0 <= args.ngram_order <= 3:
@@ -192,41 +200,55 @@ def evaluate(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256) -
     return {"loss": total_loss / len(split), "accuracy": correct / len(split)}
 
 
+PART_NAMES = ("lstm", "ngrams", "short_ngrams")
+
+
 @torch.no_grad()
 def part_logits(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256):
-    """Each review's LSTM logit and n-gram logit, its length and label, in the split's order."""
+    """Each text's logit from every part of the model (LSTM, n-grams[, short-text n-grams]), its
+    length and its label, in the split's order."""
     model.eval()
-    lstm, ngram = torch.zeros(len(split)), torch.zeros(len(split))
+    count = 1 + (2 if model.config.short_ngram_features else 1 if model.config.ngram_features else 0)
+    parts = torch.zeros(count, len(split))
     order = sorted(range(len(split)), key=lambda i: split.offsets[i + 1] - split.offsets[i])
     for start in range(0, len(order), batch_size):
         chunk = order[start: start + batch_size]
         ids, lengths, _ = tensors(split, chunk)
-        lstm[chunk] = model.lstm_logits(ids, lengths)
-        ngram[chunk] = model.ngrams(ids, lengths)
-    return lstm, ngram, torch.as_tensor(split.lengths()), torch.as_tensor(split.labels, dtype=torch.float32)
+        parts[:, chunk] = torch.stack([model.lstm_logits(ids, lengths), *model.ngram_logits(ids, lengths)])
+    return list(parts), torch.as_tensor(split.lengths()), torch.as_tensor(split.labels, dtype=torch.float32)
 
 
-def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, held_out: dict[str, EncodedSplit], args) -> dict:
-    """Fits the n-gram part on the training texts and the combining layer on the held-out texts;
-    returns the accuracy of the LSTM alone, the n-gram part alone and the whole per held-out split."""
-    scorer = fit_ngram_scorer(fit_on.ids, fit_on.offsets, fit_on.labels, model.config.vocab_size,
-                              order=args.ngram_order, min_count=args.ngram_min_count, l2=args.ngram_l2,
-                              iterations=3 if args.dry_run else 60, log=lambda m: print(m, flush=True))
-    model.attach_ngrams(scorer, LengthAwareCombiner())
+def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, short_fit_on: EncodedSplit | None,
+                   held_out: dict[str, EncodedSplit], args) -> dict:
+    """Fits the n-gram part on the training texts, the short-text n-gram part on the sentence
+    windows (where there are windows and held-out texts to combine it on), and the combining
+    layer on the held-out texts; returns each part's accuracy alone and the whole's per held-out split."""
+    def fit(split: EncodedSplit, min_count: int, l2: float):
+        return fit_ngram_scorer(split.ids, split.offsets, split.labels, model.config.vocab_size,
+                                order=args.ngram_order, min_count=min_count, l2=l2,
+                                iterations=3 if args.dry_run else 60, log=lambda m: print(m, flush=True))
+
+    scorer = fit(fit_on, args.ngram_min_count, args.ngram_l2)
+    short_scorer = None
+    if args.short_ngrams and short_fit_on is not None and len(short_fit_on) and held_out:
+        print("short-text n-gram part, on the sentence windows:", flush=True)
+        short_scorer = fit(short_fit_on, args.short_ngram_min_count, args.short_ngram_l2)
+    model.attach_ngrams(scorer, LengthAwareCombiner(parts=2 if short_scorer is None else 3), short_scorer)
     if not held_out:
         print("combining layer: nothing held out, the two logits are added", flush=True)
         return {}
     parts = {name: part_logits(model, split) for name, split in held_out.items()}
-    lstm, ngram, lengths, labels = (torch.cat(values) for values in zip(*parts.values()))
-    loss = model.combiner.fit(lstm, ngram, lengths, labels)
+    logits = [torch.cat(part) for part in zip(*(p[0] for p in parts.values()))]
+    lengths, labels = (torch.cat([p[i] for p in parts.values()]) for i in (1, 2))
+    loss = model.combiner.fit(logits, lengths, labels)
     print(f"combining layer: {[round(c, 3) for c in model.combiner.coefficients.tolist()]}, "
           f"held-out loss {loss:.4f}", flush=True)
     figures = {}
-    for name, (lstm, ngram, lengths, labels) in parts.items():
+    for name, (logits, lengths, labels) in parts.items():
         with torch.no_grad():
-            whole = model.combiner(lstm, ngram, lengths)
-        figures[name] = {part: float(((logits > 0).float() == labels).float().mean())
-                         for part, logits in (("lstm", lstm), ("ngrams", ngram), ("model", whole))}
+            whole = model.combiner(logits, lengths)
+        figures[name] = {part: float(((values > 0).float() == labels).float().mean())
+                         for part, values in [*zip(PART_NAMES, logits), ("model", whole)]}
         figures[name]["reviews"] = len(labels)
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in figures[name].items() if k != "reviews"),
               flush=True)
@@ -398,7 +420,8 @@ def train(args: argparse.Namespace) -> dict:
                 if split is not None and len(split)}
     parts = {}
     if args.ngram_order:
-        parts = add_ngram_part(model, train_split, held_out, args)
+        parts = add_ngram_part(model, train_split, splits.get("train_windows") if args.windows else None,
+                               held_out, args)
         if validation_split is not None:
             best_accuracy = parts["validation"]["model"]
 

@@ -328,4 +328,15 @@ def test_windows_and_unlabelled_reviews_reach_training(tmp_path):
     assert "200 unlabelled reviews" in result.stdout
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert set(metrics["validation_by_part"]) == {"validation", "validation_short"}
+    # With windows the model also gets the short-text n-gram part, fitted on the windows alone.
+    assert "short-text n-gram part, on the sentence windows" in result.stdout
+    assert set(metrics["validation_by_part"]["validation"]) == {"lstm", "ngrams", "short_ngrams", "model", "reviews"}
+    model = load_predictor(tmp_path / "m").model
+    assert model.config.short_ngram_features > 0 and model.combiner.parts == 3
+    without = subprocess.run([sys.executable, str(ROOT / "model_code" / "train.py"), "--data-dir", str(tmp_path / "data"),
+                              "--model-dir", str(tmp_path / "m2"), "--output-data-dir", str(tmp_path / "o2"),
+                              "--dry-run", "--threads", "1", "--quiet", "--short-ngrams", "false"],
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert without.returncode == 0, without.stderr
+    assert load_predictor(tmp_path / "m2").model.config.short_ngram_features == 0
     assert metrics["validation_short_accuracy"] is not None

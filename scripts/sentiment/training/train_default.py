@@ -57,8 +57,16 @@ def write_readme(target: Path, imdb: str, manifest: dict, metrics: dict, evaluat
                  comparison: dict) -> None:
     confusion = evaluation["confusion_matrix"]["matrix"]
     comparison_rows, ece_text = comparison_table(comparison)
-    part_rows = "\n".join(f"| {name} | {parts['reviews']:,} | {parts['lstm']:.4f} | {parts['ngrams']:.4f} | "
-                          f"{parts['model']:.4f} |" for name, parts in metrics.get("validation_by_part", {}).items())
+    by_part = metrics.get("validation_by_part", {})
+    columns = [(key, title) for key, title in (("lstm", "LSTM alone"), ("ngrams", "n-grams alone"),
+                                               ("short_ngrams", "short-text n-grams alone"))
+               if any(key in parts for parts in by_part.values())]
+    part_header = " | ".join(title for _, title in columns)
+    part_rows = "\n".join(f"| {name} | {parts['reviews']:,} | "
+                          + " | ".join(f"{parts[key]:.4f}" for key, _ in columns) + f" | {parts['model']:.4f} |"
+                          for name, parts in by_part.items())
+    short_part = ("; the short-text n-gram part on the sentence windows alone"
+                  if any("short_ngrams" in parts for parts in by_part.values()) else "")
     history = "\n".join(
         f"| {h['epoch']} | {h['train_loss']:.4f} | {h['validation_loss']:.4f} | {h['validation_accuracy']:.4f} "
         f"| {h['seconds']:.0f} |" for h in metrics["history"])
@@ -107,10 +115,10 @@ reviews for training and {manifest['splits']['validation']['reviews']:,} for val
 {history}
 
 Kept LSTM weights: {metrics['selected_weights']}. Then the n-gram part was fitted on the same
-training texts and the combining layer on the validation reviews and snippets:
+training texts{short_part}; the combining layer on the validation reviews and snippets:
 
-| held-out set | texts | LSTM alone | n-grams alone | model |
-| --- | --- | --- | --- | --- |
+| held-out set | texts | {part_header} | model |
+| --- | --- | {" | ".join("---" for _ in columns)} | --- |
 {part_rows}
 
 ## Beside the baseline, by length (`sentiment baseline --test`, one run)
