@@ -8,7 +8,7 @@ fitted in torch, so nothing beyond torch ships to SageMaker.
 
 An n-gram of ids is one int64 key, exact (no hashing): with V ids, a word is its id, a pair
 V + a*V + b, a triple V + V^2 + (a*V + b)*V + c; with V = 30,000 the largest key is about 2.7e13.
-The model keeps the sorted keys of the n-grams seen in at least `min_count` training reviews and
+The model keeps the sorted keys of the n-grams seen in at least `min_count` training texts and
 one weight per key (r times the fitted coefficient). A review's logit is the bias plus the
 weights of the distinct n-grams it contains.
 """
@@ -136,7 +136,7 @@ def fit_ngram_scorer(train_ids: np.ndarray, train_offsets: np.ndarray, labels: n
     positive = np.bincount(feature, weights=labels[review_of], minlength=len(keys)) + alpha
     negative = np.bincount(feature, weights=1 - labels[review_of], minlength=len(keys)) + alpha
     ratio = np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
-    log(f"n-grams: {len(keys):,} of {len(kept):,} seen in {min_count}+ training reviews "
+    log(f"n-grams: {len(keys):,} of {len(kept):,} seen in {min_count}+ training texts "
         f"({time.perf_counter() - started:.0f} s)")
 
     # Logistic regression on r-scaled presence features, full batch.
