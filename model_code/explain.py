@@ -70,7 +70,11 @@ def token_attributions(model: SentimentLSTM, ids: list[int], steps: int = STEPS)
     alphas, quadrature_weights = quadrature(steps)
     path = (embedded - difference + alphas.view(-1, 1, 1) * difference).requires_grad_(True)
     with torch.enable_grad():
-        logits = model(tokens.expand(steps, -1), lengths.expand(steps), packed=False, embedded=path)
+        # Only the LSTM reads the embeddings (the n-gram parts are constant along the path), so
+        # the path runs through it alone, times the combining layer's factor for it.
+        logits = model.lstm_logits(tokens.expand(steps, -1), lengths.expand(steps), packed=False, embedded=path)
+        if model.config.ngram_features:
+            logits = logits * model.combiner.scales(lengths)[0]
         (gradients,) = torch.autograd.grad(logits.sum(), path)
     average_gradient = (gradients * quadrature_weights.view(-1, 1, 1)).sum(dim=0)
     shares = (average_gradient * difference[0]).sum(dim=1)
