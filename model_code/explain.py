@@ -87,9 +87,9 @@ def ngram_shares(model: SentimentLSTM, ids: list[int]) -> torch.Tensor:
     """Each token's share of the n-gram part's contribution (zeros without that part): the part
     is linear, so each n-gram's weight, scaled as the combining layer scales the part for a
     review of this length, is split over the words it is made of. Unknown words get none."""
-    if not model.config.ngram_features:
+    scorers = model.ngram_scorers()
+    if not scorers:
         return torch.zeros(len(ids))
-    scorers = [model.ngrams] + ([model.short_ngrams] if model.config.short_ngram_features else [])
     with torch.no_grad():
         scales = model.combiner.scales(torch.tensor([len(ids)]))[1:1 + len(scorers)]
         known = torch.tensor(ids) != UNKNOWN_ID

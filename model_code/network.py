@@ -127,11 +127,20 @@ class SentimentLSTM(nn.Module):
         lengths = lengths.to("cpu")
         return self.combiner([lstm, *self.ngram_logits(ids, lengths)], lengths)
 
+    def ngram_scorers(self) -> list[NgramScorer]:
+        """The model's n-gram parts, in the combining layer's order: none, the n-gram part, or it
+        and the short-text n-gram part."""
+        if not self.config.ngram_features:
+            return []
+        return [self.ngrams] + ([self.short_ngrams] if self.config.short_ngram_features else [])
+
     def ngram_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
-        """The logits of the n-gram part and, where the model has it, the short-text n-gram part;
-        the n-gram keys of the batch are computed once for both."""
+        """The logits of each n-gram part (ngram_scorers); the n-gram keys of the batch are
+        computed once for all of them."""
+        scorers = self.ngram_scorers()
+        if not scorers:
+            return []
         keys, counted = batch_keys(ids, lengths.to("cpu"), self.config.vocab_size, self.config.ngram_order)
-        scorers = [self.ngrams] + ([self.short_ngrams] if self.config.short_ngram_features else [])
         return [scorer.logits_from_keys(keys, counted) for scorer in scorers]
 
     def lstm_logits(self, ids: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None,

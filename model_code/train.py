@@ -208,8 +208,7 @@ def part_logits(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256
     """Each text's logit from every part of the model (LSTM, n-grams[, short-text n-grams]), its
     length and its label, in the split's order."""
     model.eval()
-    count = 1 + (2 if model.config.short_ngram_features else 1 if model.config.ngram_features else 0)
-    parts = torch.zeros(count, len(split))
+    parts = torch.zeros(1 + len(model.ngram_scorers()), len(split))
     order = sorted(range(len(split)), key=lambda i: split.offsets[i + 1] - split.offsets[i])
     for start in range(0, len(order), batch_size):
         chunk = order[start: start + batch_size]

@@ -205,9 +205,8 @@ def test_weights_add_up_to_the_logit_against_the_baseline(predictor):
     lengths = torch.tensor([len(ids)])
     expected = logit(model, ids) - logit(model, ids, torch.zeros(1, len(ids), model.config.embedding_dim))
     if model.config.ngram_features:
-        scorers = [model.ngrams] + ([model.short_ngrams] if model.config.short_ngram_features else [])
         with torch.no_grad():
-            for scorer, scale in zip(scorers, model.combiner.scales(lengths)[1:]):
+            for scorer, scale in zip(model.ngram_scorers(), model.combiner.scales(lengths)[1:]):
                 expected += scale.item() * (scorer(tokens, lengths).item() - scorer.bias.item())
     total = sum(token_attributions(model, ids, steps=32))
     assert total == pytest.approx(expected, rel=0.05, abs=0.05)

@@ -83,12 +83,18 @@ class Log(io.StringIO):
         return self.terminal
 
 
-def test_progress_off_a_terminal_is_a_line_per_tenth_of_the_epoch_not_per_batch():
-    log = Log(terminal=False)
-    progress = sagemaker_job.EpochProgress(570, "epoch 1/8", stream=log)
-    for _ in range(570):
+def run_epoch(batches: int, label: str, stream: Log, **options) -> sagemaker_job.EpochProgress:
+    """Steps an EpochProgress through every batch (running loss 0.5) and closes it."""
+    progress = sagemaker_job.EpochProgress(batches, label, stream=stream, **options)
+    for _ in range(batches):
         progress.step(0.5)
     progress.close()
+    return progress
+
+
+def test_progress_off_a_terminal_is_a_line_per_tenth_of_the_epoch_not_per_batch():
+    log = Log(terminal=False)
+    run_epoch(570, "epoch 1/8", log)
     lines = log.getvalue().splitlines()
     assert len(lines) == 10 and "\r" not in log.getvalue()
     assert lines[0].startswith("epoch 1/8: 57/570 batches (10%), running loss 0.5000")
@@ -97,15 +103,10 @@ def test_progress_off_a_terminal_is_a_line_per_tenth_of_the_epoch_not_per_batch(
 
 def test_progress_on_a_terminal_is_a_bar_and_quiet_is_silent():
     terminal = Log(terminal=True)
-    progress = sagemaker_job.EpochProgress(50, "epoch 1/1", stream=terminal)
-    for _ in range(50):
-        progress.step(0.5)
-    progress.close()
+    progress = run_epoch(50, "epoch 1/1", terminal)
     assert progress.bar is not None and "50/50" in terminal.getvalue()
     quiet = Log(terminal=False)
-    progress = sagemaker_job.EpochProgress(50, "epoch 1/1", quiet=True, stream=quiet)
-    for _ in range(50):
-        progress.step(0.5)
+    run_epoch(50, "epoch 1/1", quiet, quiet=True)
     assert quiet.getvalue() == ""
 
 
