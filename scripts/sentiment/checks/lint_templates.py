@@ -82,7 +82,9 @@ def synthesized_templates(workdir: Path) -> list[Path]:
 
 def snapshot_templates() -> list[Path]:
     """Every committed snapshot template (tests/snapshots/<configuration>/<stack>.template.json)."""
-    return sorted((ROOT / "tests" / "snapshots").glob("*/*.template.json"))
+    from sentiment.infra.snapshot import SNAPSHOT_DIR
+
+    return sorted(SNAPSHOT_DIR.glob("*/*.template.json"))
 
 
 def main(argv=None) -> int:

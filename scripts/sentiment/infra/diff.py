@@ -328,10 +328,9 @@ def diff_against(base: str, current: dict[tuple[str, str], dict], root: Path = R
         path = Path(line)
         if path.name.endswith(".template.json") and (not configurations or path.parent.name in configurations):
             keys.add((path.parent.name, path.name.removesuffix(".template.json")))
-    return [compare(f"{stack} ({configuration})",
-                    snapshot_at(base, f"{snapshot_dir}/{configuration}/{stack}.template.json", root),
-                    current.get((configuration, stack)))
-            for configuration, stack in sorted(keys)]
+    committed = {(configuration, stack): snapshot_at(base, f"{snapshot_dir}/{configuration}/{stack}.template.json", root)
+                 for configuration, stack in keys}
+    return diff_templates(committed, current)
 
 
 def diff_templates(old: dict[tuple[str, str], dict], new: dict[tuple[str, str], dict]) -> list[StackDiff]:

@@ -120,15 +120,12 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)
     written = set()
-    for configuration, overrides in CONFIGURATIONS.items():
-        with tempfile.TemporaryDirectory() as workdir:
-            templates = synthesize(overrides, Path(workdir))
-        for stack in stacks_of(configuration):
-            path = snapshot_path(configuration, stack)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render(templates[stack]))
-            written.add(path)
-            print(f"wrote {path.relative_to(ROOT)}")
+    for (configuration, stack), template in normalized_templates().items():
+        path = snapshot_path(configuration, stack)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(template))
+        written.add(path)
+        print(f"wrote {path.relative_to(ROOT)}")
     # A configuration or stack that no longer exists leaves no stale template behind.
     for path in sorted(set(SNAPSHOT_DIR.glob("*/*.template.json")) - written):
         path.unlink()
