@@ -28,6 +28,7 @@ import numpy as np
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation")
+UNLABELLED_META = "unlabelled.json"  # beside unlabelled.ids.npy and unlabelled.offsets.npy
 
 
 class DatasetError(ValueError):
@@ -130,13 +131,22 @@ def load_dataset(folder: Path, verify: bool = True) -> tuple[dict[str, EncodedSp
     return splits, vocabulary, settings, manifest
 
 
+def unlabelled_folder(training_folder) -> Path:
+    """Where the unlabelled reviews of a training folder go: beside it, as <folder>-unlabelled."""
+    return Path(f"{Path(training_folder)}-unlabelled")
+
+
+def has_unlabelled(folder: Path) -> bool:
+    return (Path(folder) / UNLABELLED_META).is_file()
+
+
 def save_unlabelled(folder: Path, sequences: list[list[int]], vocabulary_sha256: str) -> int:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     split = EncodedSplit.from_lists(sequences, [0] * len(sequences))
     np.save(folder / "unlabelled.ids.npy", split.ids, allow_pickle=False)
     np.save(folder / "unlabelled.offsets.npy", split.offsets, allow_pickle=False)
-    write_json(folder / "unlabelled.json", {"format_version": FORMAT_VERSION, "reviews": len(split),
+    write_json(folder / UNLABELLED_META, {"format_version": FORMAT_VERSION, "reviews": len(split),
                                             "tokens": len(split.ids), "vocabulary_sha256": vocabulary_sha256})
     return len(split)
 
@@ -144,7 +154,7 @@ def save_unlabelled(folder: Path, sequences: list[list[int]], vocabulary_sha256:
 def load_unlabelled(folder: Path, manifest: dict) -> EncodedSplit:
     """The unlabelled reviews, checked to be encoded with the training folder's vocabulary."""
     folder = Path(folder)
-    meta_path = folder / "unlabelled.json"
+    meta_path = folder / UNLABELLED_META
     if not meta_path.is_file():
         raise DatasetError(f"{meta_path}: not found; `sentiment prepare` writes it where the source has unlabelled reviews")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from dataset import has_unlabelled, unlabelled_folder  # model_code/: the dataset layout
 from recipe import RECIPE  # model_code/: the one statement of the training recipe
 
 from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
@@ -122,8 +123,8 @@ class DeploymentConfig:
     def unlabelled_data(self) -> Path | None:
         """`sentiment prepare` writes the encoded unlabelled reviews beside the training folder
         (<trainingData>-unlabelled); where they are, the job gets them as its `unlabelled` channel."""
-        folder = Path(f"{self.training_data}-unlabelled")
-        return folder if (folder / "unlabelled.json").is_file() else None
+        folder = unlabelled_folder(self.training_data)
+        return folder if has_unlabelled(folder) else None
 
     @property
     def training_mode(self) -> bool:

@@ -506,18 +506,18 @@ def check_handler(case: HandlerCase, handler, double: EndpointDouble) -> int:
         return status
     assert headers.get("Content-Type") == "application/json"
     payload = json.loads(body)
+    sent = json.loads(double.calls[0]["body"]) if double.calls else None
     if status == 200:
-        explained = bool(double.calls) and json.loads(double.calls[0]["body"]).get("explain") is True
+        explained = sent is not None and sent.get("explain") is True
         assert set(payload) == ({"sentiment", "score", "explanation"} if explained else {"sentiment", "score"})
         assert 0.0 <= payload["score"] <= 1.0
         if explained and double.handlers is not None:
-            check_explanation(payload["explanation"], json.loads(double.calls[0]["body"])["review"])
+            check_explanation(payload["explanation"], sent["review"])
     else:
         assert set(payload) == {"error"} and isinstance(payload["error"], str) and payload["error"].strip()
         assert "Traceback" not in payload["error"]
     if double.calls:
         assert len(double.calls) == 1, "one attempt per request"
-        sent = json.loads(double.calls[0]["body"])
         assert set(sent) in ({"review"}, {"review", "explain"}) and 0 < len(sent["review"]) <= HANDLER_MAX_REVIEW_CHARS
         assert sent.get("explain", True) is True, "explain is sent only when true"
         assert status == OUTCOMES[case.outcome], f"endpoint outcome {case.outcome} answered {status}"

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from dataset import EncodedSplit, save_dataset, save_unlabelled
+from dataset import EncodedSplit, save_dataset, save_unlabelled, unlabelled_folder
 from preprocessing import (
     FUNCTION_WORDS,
     Encoder,
@@ -178,7 +178,7 @@ def prepare(args: argparse.Namespace) -> dict:
     source.update(validation_fraction=args.validation_fraction, seed=args.seed)
     manifest = save_dataset(Path(args.out), splits, vocabulary, settings.to_json(), source)
     if not args.no_unlabelled:
-        unlabelled_out = Path(args.unlabelled_out or f"{Path(args.out)}-unlabelled")
+        unlabelled_out = Path(args.unlabelled_out) if args.unlabelled_out else unlabelled_folder(args.out)
         try:
             unlabelled = load_unlabelled(args.source, Path(args.cache_dir), progress=not args.quiet)
         except SourceError as error:

@@ -1,5 +1,5 @@
 """Score many reviews with every core: forked worker processes share the loaded model, each
-with one torch thread (callers set torch.set_num_threads(1) before forking).
+with one torch thread (score_all sets torch.set_num_threads(1) before it forks).
 
 One process per core beats one process with several threads here: the LSTM's per-step matrix
 products are small, and two processes that each spin two OpenMP threads on two cores were

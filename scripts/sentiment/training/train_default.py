@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from dataset import unlabelled_folder
+
 from sentiment.data.reviews import default_source
 from sentiment.paths import ROOT
 
@@ -169,7 +171,7 @@ def main(argv=None) -> int:
     try:
         timings["prepare"] = run("prepare", [python, "-m", "sentiment", "prepare", "--source", args.imdb,
                                              "--out", str(work / "data"), "--quiet", *PREPARE_FLAGS])
-        unlabelled = work / "data-unlabelled"
+        unlabelled = unlabelled_folder(work / "data")
         timings["train"] = run("train", [python, "-m", "sentiment", "train", "--data-dir", str(work / "data"),
                                          "--model-dir", str(work / "model"), "--output-data-dir",
                                          str(work / "output"), "--quiet", *TRAIN_FLAGS,
