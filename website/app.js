@@ -151,8 +151,19 @@ function checkedWords(words, characters) {
   return checked;
 }
 
+function signedWeight(weight) {
+  return weightFormat.format(weight).replace("-", "\u2212");
+}
+
 function weightWords(weight) {
-  return `${weightFormat.format(weight).replace("-", "\u2212")} towards ${weight > 0 ? "positive" : "negative"}`;
+  return `${signedWeight(weight)} towards ${weight > 0 ? "positive" : "negative"}`;
+}
+
+// The words weighing at least MARK_SHARE of the largest weight: the ones the page marks and lists.
+function strongWords(words) {
+  const largest = Math.max(0, ...words.map((word) => Math.abs(word.weight)));
+  const strong = largest > 0 ? words.filter((word) => Math.abs(word.weight) >= MARK_SHARE * largest) : [];
+  return { largest, strong: new Set(strong) };
 }
 
 function markFor(word, largest) {
@@ -172,11 +183,11 @@ function markFor(word, largest) {
 
 function renderHighlighted(container, characters, words) {
   container.replaceChildren();
-  const largest = Math.max(0, ...words.map((word) => Math.abs(word.weight)));
+  const { largest, strong } = strongWords(words);
   let cursor = 0;
   for (const word of words) {
     if (word.start > cursor) container.append(characters.slice(cursor, word.start).join(""));
-    if (largest > 0 && Math.abs(word.weight) >= MARK_SHARE * largest) {
+    if (strong.has(word)) {
       container.append(markFor(word, largest));
     } else {
       container.append(word.text);
@@ -187,13 +198,12 @@ function renderHighlighted(container, characters, words) {
 }
 
 function describeTopWords(container, words) {
-  const largest = Math.max(0, ...words.map((word) => Math.abs(word.weight)));
-  const strong = words.filter((word) => largest > 0 && Math.abs(word.weight) >= MARK_SHARE * largest);
+  const strong = [...strongWords(words).strong];
   const listing = (sign) => strong
     .filter((word) => Math.sign(word.weight) === sign)
     .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
     .slice(0, TOP_WORDS)
-    .map((word) => `${word.text} (${weightFormat.format(word.weight).replace("-", "\u2212")})`)
+    .map((word) => `${word.text} (${signedWeight(word.weight)})`)
     .join(", ");
   const positive = listing(1);
   const negative = listing(-1);
