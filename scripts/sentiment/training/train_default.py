@@ -55,9 +55,9 @@ def comparison_table(comparison: dict) -> tuple[str, str]:
     return "\n".join(rows), ece
 
 
-def write_readme(target: Path, imdb: str, manifest: dict, metrics: dict, evaluation: dict, timings: dict,
-                 comparison: dict) -> None:
+def write_readme(target: Path, imdb: str, manifest: dict, metrics: dict, evaluation: dict, timings: dict) -> None:
     confusion = evaluation["confusion_matrix"]["matrix"]
+    comparison = metrics["baseline_comparison"]
     comparison_rows, ece_text = comparison_table(comparison)
     by_part = metrics.get("validation_by_part", {})
     columns = [(key, title) for key, title in (("lstm", "LSTM alone"), ("ngrams", "n-grams alone"),
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     metrics["baseline_comparison"] = comparison
     metrics["rebuild_seconds"] = {name: round(value, 1) for name, value in timings.items()}
     (target / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    write_readme(target, args.imdb, manifest, metrics, evaluation, timings, comparison)
+    write_readme(target, args.imdb, manifest, metrics, evaluation, timings)
     print(f"whole rebuild {sum(timings.values()):.0f} s ("
           + ", ".join(f"{name} {value:.0f} s" for name, value in timings.items())
           + f"); test accuracy {evaluation['accuracy']:.4f}, baseline {comparison['baseline']['test']['accuracy']:.4f}; "
