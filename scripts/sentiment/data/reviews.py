@@ -124,13 +124,14 @@ def _verify(path: Path) -> bool:
 
 def read_tarball(path: Path, split: str) -> list[Review]:
     reviews = []
+    # (split folder, label folder) pairs to read: the unlabelled reviews sit in train/unsup/.
+    wanted = {("train", UNLABELLED)} if split == UNLABELLED else {(split, folder) for folder in LABELS}
     try:
         mode = "r:gz" if path.name.endswith(("gz", ".tgz")) else "r:*"
         with tarfile.open(path, mode) as archive:
             for member in archive:
                 match = MEMBER.search(member.name)
-                if not match or not member.isfile() or (match.group(1), match.group(2) == UNLABELLED) != (
-                        "train" if split == UNLABELLED else split, split == UNLABELLED):
+                if not match or not member.isfile() or match.group(1, 2) not in wanted:
                     continue
                 raw = archive.extractfile(member).read()
                 text = _decode(raw, f"{path}:{member.name}")
