@@ -54,8 +54,8 @@ def faithfulness(predictor, reviews: list[str], top: int, draws: int, seed: int)
         towards = 1 if probability >= 0.5 else -1  # the predicted class's side of the logit
         strongest = sorted(readable, key=lambda position: -towards * weights[position])[:top]
         removals = [strongest] + [rng.sample(readable, top) for _ in range(draws)]
-        variants = [[word_id for position, word_id in enumerate(ids) if position not in set(removed)]
-                    for removed in removals]
+        variants = [[word_id for position, word_id in enumerate(ids) if position not in removed]
+                    for removed in map(set, removals)]
         scores = predictor.predict_ids(variants)
         # The drop in the probability of the predicted class.
         shifts = [towards * (probability - score) for score in scores]
