@@ -47,19 +47,41 @@ PREFLIGHT_MAX_AGE_S = 600
 RETRY_AFTER_S = 5
 
 logger = logging.getLogger("predict_proxy")
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
-# Created once per Lambda container so the connection pool survives between invocations.
-sagemaker_runtime = boto3.client(
-    "sagemaker-runtime",
-    config=Config(
-        connect_timeout=float(os.environ.get("SAGEMAKER_CONNECT_TIMEOUT_S", "2")),
-        read_timeout=float(os.environ.get("SAGEMAKER_READ_TIMEOUT_S", "12")),
-        retries={"mode": "standard", "max_attempts": int(os.environ.get("SAGEMAKER_MAX_ATTEMPTS", "2"))},
-        max_pool_connections=int(os.environ.get("SAGEMAKER_MAX_POOL_CONNECTIONS", "32")),
+def client_config(environ) -> Config:
+    """Timeouts, attempts and pool of the client, from the function's environment."""
+    return Config(
+        connect_timeout=float(environ.get("SAGEMAKER_CONNECT_TIMEOUT_S", "2")),
+        read_timeout=float(environ.get("SAGEMAKER_READ_TIMEOUT_S", "12")),
+        retries={"mode": "standard", "max_attempts": int(environ.get("SAGEMAKER_MAX_ATTEMPTS", "2"))},
+        max_pool_connections=int(environ.get("SAGEMAKER_MAX_POOL_CONNECTIONS", "32")),
         tcp_keepalive=True,
-    ),
-)
+    )
+
+
+def build_client(environ):
+    """A sagemaker-runtime client for this environment (credentials, region and endpoint URL
+    from it where it names them, else boto3's own lookup)."""
+    session = boto3.session.Session(
+        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=environ.get("AWS_SESSION_TOKEN"),
+        region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+    )
+    return session.client("sagemaker-runtime", endpoint_url=environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"),
+                          config=client_config(environ))
+
+
+_client = None
+
+
+def runtime_client():
+    """The container's client, built on the first invocation and kept so that its connection
+    pool survives between invocations."""
+    global _client
+    if _client is None:
+        _client = build_client(os.environ)
+    return _client
 
 
 class ApiError(Exception):
@@ -304,11 +326,11 @@ def preflight_response(event: dict, cors: dict[str, str]) -> dict:
 # The edge: one call to the endpoint, and the handler
 # ---------------------------------------------------------------------------------------------
 
-def invoke_endpoint(endpoint_name: str, review: str, explain: bool = False) -> dict:
+def invoke_endpoint(client, endpoint_name: str, review: str, explain: bool = False) -> dict:
     if not endpoint_name:
         raise ApiError(503, "The sentiment service is not configured. Please try again later.", "not_configured")
     try:
-        response = sagemaker_runtime.invoke_endpoint(
+        response = client.invoke_endpoint(
             EndpointName=endpoint_name,
             ContentType="application/json",
             Accept="application/json",
@@ -323,8 +345,16 @@ def invoke_endpoint(endpoint_name: str, review: str, explain: bool = False) -> d
 
 
 def handler(event, context):
+    """Lambda's entry point: the function's environment and its one client."""
+    logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    return handle(event, context, os.environ, runtime_client())
+
+
+def handle(event, context, environ, client) -> dict:
+    """One API Gateway proxy event -> its proxy response, with settings from environ and the
+    endpoint reached through client (the local API passes its own)."""
     started = time.perf_counter()
-    settings = load_settings(os.environ)
+    settings = load_settings(environ)
     event = event if isinstance(event, dict) else {}
     cors = cors_headers(header(event, "origin"), settings.allowed_origins)
     method = event.get("httpMethod")
@@ -339,7 +369,7 @@ def handler(event, context):
             raise ApiError(405, "Use POST to send a review.", "method_not_allowed")
         review, explain = extract_review(event, settings.max_review_chars)
         review_chars = len(review)
-        status, payload, kind = 200, invoke_endpoint(settings.endpoint_name, review, explain), "ok"
+        status, payload, kind = 200, invoke_endpoint(client, settings.endpoint_name, review, explain), "ok"
     except ApiError as error:
         status, payload, kind = error.status, {"error": error.message}, error.kind
     except Exception:  # a bug here must still answer in JSON, never with a stack trace

@@ -17,10 +17,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from dataset import has_unlabelled, unlabelled_folder  # model_code/: the dataset layout
-from recipe import RECIPE  # model_code/: the one statement of the training recipe
-
 from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
+from sentiment_model.dataset import has_unlabelled, unlabelled_folder  # model_code/: the dataset layout
+from sentiment_model.recipe import RECIPE  # model_code/: the one statement of the training recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -33,11 +33,11 @@ def tiny_dataset(tiny_imdb, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_dataset, tmp_path_factory):
     """A model directory trained by model_code/train.py for a few seconds on tiny_dataset."""
-    import train
+    from sentiment_model import training
 
     model_dir = tmp_path_factory.mktemp("model")
     output = tmp_path_factory.mktemp("output")
-    assert train.main(["--data-dir", str(tiny_dataset), "--model-dir", str(model_dir),
+    assert training.main(["--data-dir", str(tiny_dataset), "--model-dir", str(model_dir),
                        "--output-data-dir", str(output), "--epochs", "6", "--batch-size", "32",
                        "--embedding-dim", "16", "--hidden-dim", "16", "--lr", "0.01",
                        "--patience", "6", "--threads", "1", "--quiet"]) == 0

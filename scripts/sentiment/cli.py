@@ -21,7 +21,7 @@ class Command:
 GROUPS = ("data and model", "evaluation", "local stack", "checks and benchmarks", "infrastructure")
 COMMANDS = {
     "prepare": Command("sentiment.data.prepare", "IMDb reviews -> the processed training channel", GROUPS[0]),
-    "train": Command("train", "train the model (model_code/train.py, the SageMaker entry point)", GROUPS[0]),
+    "train": Command("sentiment_model.training", "train the model (what model_code/train.py runs on SageMaker)", GROUPS[0]),
     "train-default": Command("sentiment.training.train_default",
                              "rebuild models/default from the raw IMDb data, timed and documented", GROUPS[0]),
     "package": Command("sentiment.packaging", "build model.tar.gz (weights + code/) from a model folder", GROUPS[0]),

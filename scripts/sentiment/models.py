@@ -1,7 +1,10 @@
 """The one model resolver: accept a model as users have it, an unpacked model folder or a
-model.tar.gz (unpacked into a temporary folder)."""
+model.tar.gz (unpacked into a temporary folder); and the model as an endpoint serves it, the
+archive unpacked with the handlers of its own code/."""
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -46,3 +49,57 @@ def resolve_model_dir(path: str | Path) -> Path:
     if unpacked is not None:
         _UNPACKED.append(unpacked)
     return model_dir
+
+
+def unpack_served_model(path: str | Path) -> tuple[Path, tempfile.TemporaryDirectory]:
+    """The model as an endpoint receives it: path's model.tar.gz (built from a model folder by
+    sentiment.packaging, code/ included) unpacked into a temporary folder, which the caller
+    cleans up. Raises ModelPathError when the archive carries no serving code."""
+    from sentiment.packaging import build_model_archive
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        if not (path / "model.pt").is_file():
+            raise ModelPathError(f"{path}: not a model directory (no model.pt)")
+        with tempfile.TemporaryDirectory(prefix="sentiment-archive-") as scratch:
+            model_dir, unpacked = unpack_model(build_model_archive(path, Path(scratch) / "model.tar.gz"))
+    else:
+        model_dir, unpacked = unpack_model(path)
+    if unpacked is None or not (model_dir / "code" / SERVING_ENTRY).is_file():
+        if unpacked is not None:
+            unpacked.cleanup()
+        raise ModelPathError(f"{path}: the archive has no code/{SERVING_ENTRY} (build it with `sentiment package`)")
+    return model_dir, unpacked
+
+
+def import_shipped_handlers(code_dir: Path):
+    """The entry script code_dir/inference.py with the sentiment_model package beside it, imported
+    from those files as the container imports them, not from this checkout. The modules it
+    loads are kept apart from this process's own sentiment_model (restored afterwards), so two
+    archives, or an archive and the checkout, never mix."""
+    code_dir = Path(code_dir)
+    own = {name: sys.modules.pop(name) for name in list(sys.modules) if _in_package(name)}
+    sys.path.insert(0, str(code_dir))
+    try:
+        spec = importlib.util.spec_from_file_location(f"shipped_inference_{len(_SHIPPED)}", code_dir / SERVING_ENTRY)
+        handlers = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(handlers)
+    finally:
+        sys.path.remove(str(code_dir))
+        shipped = {name: sys.modules.pop(name) for name in list(sys.modules) if _in_package(name)}
+        sys.modules.update(own)
+    package = shipped.get(SHIPPED_PACKAGE)
+    if package is None or Path(package.__file__).resolve().parent != (code_dir / SHIPPED_PACKAGE).resolve():
+        raise ModelPathError(f"{code_dir}: {SERVING_ENTRY} did not import the {SHIPPED_PACKAGE} package beside it")
+    _SHIPPED.append(shipped)
+    return handlers
+
+
+SERVING_ENTRY = "inference.py"
+SHIPPED_PACKAGE = "sentiment_model"
+# The shipped packages' modules, kept alive (their functions import lazily from each other).
+_SHIPPED: list[dict] = []
+
+
+def _in_package(name: str) -> bool:
+    return name == SHIPPED_PACKAGE or name.startswith(SHIPPED_PACKAGE + ".")

@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from bundle import write_serving_code  # model_code/: what code/ holds
+from sentiment_model.bundle import write_serving_code
 
 IGNORED_NAMES = {"__pycache__", ".pytest_cache", ".DS_Store"}
 IGNORED_SUFFIXES = (".pyc", ".pyo")

@@ -16,31 +16,30 @@ EXAMPLES = 250
 
 @pytest.fixture(scope="module")
 def model(tiny_model_dir):
-    import inference
+    from sentiment_model import serving
 
-    return inference.model_fn(str(tiny_model_dir))
+    return serving.model_fn(str(tiny_model_dir))
 
 
 @pytest.fixture(scope="module")
 def double(model):
-    import inference
+    from sentiment_model import serving
 
-    return fuzz.EndpointDouble(inference, model)
+    return fuzz.EndpointDouble(serving, model)
 
 
 @pytest.fixture
 def handler(double):
-    with fuzz.patched_handler(double) as predict_proxy:
-        yield predict_proxy.handler
+    return fuzz.fuzz_handler(double)
 
 
 def test_inference_handlers_answer_or_refuse_every_generated_body(model):
-    import inference
+    from sentiment_model import serving
 
     @fuzz.fuzz_settings(EXAMPLES, derandomize=True)
     @given(fuzz.inference_cases())
     def explore(case):
-        assert fuzz.check_inference(case, inference, model) in fuzz.INFERENCE_STATUSES
+        assert fuzz.check_inference(case, serving, model) in fuzz.INFERENCE_STATUSES
 
     explore()
 

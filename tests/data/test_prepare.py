@@ -7,11 +7,11 @@ import tarfile
 
 import numpy as np
 import pytest
-from dataset import DatasetError, load_dataset
 from support import synthetic_reviews, write_aclimdb, write_jsonl
 
 from sentiment.data import prepare as prepare_data
 from sentiment.data.reviews import SourceError, load_reviews
+from sentiment_model.dataset import DatasetError, load_dataset
 
 
 def run(source, out, *extra):
@@ -203,7 +203,7 @@ def test_a_source_without_unlabelled_reviews_still_prepares(tmp_path, tiny_imdb,
 
 
 def test_unlabelled_reviews_of_another_vocabulary_are_refused(tmp_path):
-    from dataset import load_unlabelled
+    from sentiment_model.dataset import load_unlabelled
 
     rows = long_reviews(40, seed=6)
     write_jsonl(tmp_path / "a" / "train.jsonl.gz", rows)

@@ -33,14 +33,14 @@ def test_accuracy_and_scores_match_the_evaluation_command(tiny_model_dir, tiny_i
     assert f"accuracy   {evaluated['accuracy']:.4f}" in printed
     assert "reviews/s" in printed
 
-    from artifact import load_predictor
+    from sentiment_model.artifact import load_predictor
     reference = load_predictor(tiny_model_dir).predict([r["text"] for r in synthetic_reviews(200, seed=2)])
     assert [row["id"] for row in rows] == [r["id"] for r in synthetic_reviews(200, seed=2)]
     assert max(abs(row["score"] - expected) for row, expected in zip(rows, reference)) < 1e-5
 
 
 def test_several_processes_give_the_scores_of_one(tiny_model_dir):
-    from artifact import load_predictor
+    from sentiment_model.artifact import load_predictor
 
     predictor = load_predictor(tiny_model_dir)
     texts = [r["text"] for r in synthetic_reviews(150, seed=5)]

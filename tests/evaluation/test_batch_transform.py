@@ -196,7 +196,7 @@ def test_short_reviews_raise_the_handlers_per_request_limit():
 
 def test_every_review_is_exactly_one_line_for_the_handler():
     """inference.py splits with str.splitlines(), which also breaks at U+2028, U+0085 and form feeds."""
-    from inference import input_fn
+    from sentiment_model.serving import input_fn
 
     texts = ["line\u2028separator", "next\x85line", "form\x0cfeed", "caf\u00e9 \U0001F3AC", "two\nlines"]
     body = batch_transform.input_lines([Item(text) for text in texts])

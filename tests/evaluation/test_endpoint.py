@@ -32,7 +32,7 @@ def fake_credentials(monkeypatch):
 
 def expected_accuracy(model_dir, data, count):
     """The accuracy the model itself gives on the reviews the command sends."""
-    from artifact import load_predictor
+    from sentiment_model.artifact import load_predictor
 
     sample = evaluate_endpoint.balanced_sample(load_reviews(str(data), "test", progress=False), count)
     scores = load_predictor(model_dir).predict([r.text for r in sample])

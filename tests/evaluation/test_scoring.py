@@ -4,7 +4,7 @@ import sys
 
 SCRIPT = """
 import torch
-from artifact import load_predictor
+from sentiment_model.artifact import load_predictor
 from sentiment.evaluation.scoring import score_all
 
 torch.set_num_threads(2)

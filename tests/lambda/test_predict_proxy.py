@@ -5,20 +5,15 @@ import base64
 import io
 import json
 import logging
-import os
 
 import pytest
-
-# The handler builds its boto3 client at import, as it does at a Lambda cold start; give it a
-# region and credentials that can never reach AWS.
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-
-import predict_proxy
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+
+from sentiment.local.api import load_lambda_module
+
+predict_proxy = load_lambda_module()  # lambda/predict_proxy.py, loaded from its file as Lambda does
 
 SITE = "https://d111111abcdef8.cloudfront.net"
 ENDPOINT = "sentiment-endpoint"
@@ -26,6 +21,12 @@ ENDPOINT = "sentiment-endpoint"
 
 @pytest.fixture(autouse=True)
 def lambda_environment(monkeypatch):
+    """The function's environment, and its client built from region and credentials that can
+    never reach AWS (the handler builds its own on the first invocation, as at a cold start)."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setattr(predict_proxy, "_client", None)
     monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT)
     monkeypatch.setenv("ALLOWED_ORIGINS", f"{SITE}, http://127.0.0.1:8080")
     monkeypatch.setenv("MAX_REVIEW_CHARS", "100")
@@ -33,7 +34,7 @@ def lambda_environment(monkeypatch):
 
 @pytest.fixture
 def stub():
-    with Stubber(predict_proxy.sagemaker_runtime) as stubber:
+    with Stubber(predict_proxy.runtime_client()) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
 
@@ -268,7 +269,7 @@ def raise_on_send(error):
 ])
 def test_transport_failures_after_retries_map_to_503_and_504(monkeypatch, error, status, message):
     """Raised where the HTTP request would be sent, after signing, so botocore's retries run too."""
-    events = predict_proxy.sagemaker_runtime.meta.events
+    events = predict_proxy.runtime_client().meta.events
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0)
     hook = raise_on_send(error)
     events.register("before-send.sagemaker-runtime.InvokeEndpoint", hook)

@@ -203,12 +203,19 @@ def test_api_answers_503_while_the_model_server_is_down_and_recovers(in_process_
 
 
 def test_a_model_tar_gz_is_served_like_a_directory(stack_model, tmp_path):
+    """An archive is served with the handlers of its own code/; one without code/ (which the
+    SageMaker container could not serve either) is refused with one line saying how to build it."""
     from sentiment.local.model_server import start_runtime_server
+    from sentiment.models import ModelPathError
+    from sentiment.packaging import build_model_archive
 
-    archive = tmp_path / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
+    bare = tmp_path / "bare.tar.gz"
+    with tarfile.open(bare, "w:gz") as tar:
         for path in Path(stack_model).iterdir():
             tar.add(path, arcname=path.name)
+    with pytest.raises(ModelPathError, match="no code/inference.py"):
+        start_runtime_server(bare, progress=lambda message: None)
+    archive = build_model_archive(stack_model, tmp_path / "model.tar.gz")
     server = start_runtime_server(archive, progress=lambda message: None)
     try:
         answer = requests.post(f"{server.url}/invocations", data=POSITIVE.encode(),

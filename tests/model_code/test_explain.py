@@ -5,15 +5,16 @@ import gzip
 import json
 from itertools import islice
 
-import inference
 import pytest
 import torch
-from artifact import load_predictor
-from explain import explain, sentence_spans, token_attributions
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from preprocessing import UNKNOWN_ID, Encoder, TextSettings, Tokenizer, strip_html
 from support import SHARED_DATA
+
+from sentiment_model import serving
+from sentiment_model.artifact import load_predictor
+from sentiment_model.explain import explain, sentence_spans, token_attributions
+from sentiment_model.preprocessing import UNKNOWN_ID, Encoder, TextSettings, Tokenizer, strip_html
 
 MARKUP_AND_ENTITIES = [
     "This movie was <b>GREAT</b>!<br /><br />I'd watch it again... 10/10",
@@ -32,7 +33,7 @@ def predictor(stack_model):
 
 
 def served(body, content_type="application/json", model=None):
-    answer, _ = inference.output_fn(inference.predict_fn(inference.input_fn(body, content_type), model),
+    answer, _ = serving.output_fn(serving.predict_fn(serving.input_fn(body, content_type), model),
                                     "application/json")
     return json.loads(answer)
 
@@ -156,7 +157,7 @@ def test_a_one_sentence_review_gets_one_sentence_with_its_own_score(predictor):
 def test_only_json_single_reviews_are_explained(predictor):
     listed = served(json.dumps({"reviews": ["A wonderful film."], "explain": False}), model=predictor)
     assert "explanation" not in listed["predictions"][0]
-    line = inference.output_fn(inference.predict_fn(inference.input_fn(
+    line = serving.output_fn(serving.predict_fn(serving.input_fn(
         json.dumps({"review": "A wonderful film.", "explain": True}) + "\n", "application/jsonlines"), predictor))[0]
     assert "explanation" not in json.loads(line)
     text = served(b"A wonderful film.", "text/plain", model=predictor)
@@ -171,8 +172,8 @@ def test_only_json_single_reviews_are_explained(predictor):
     ({"reviews": ["good"], "explain": True}, '"explain" works with one "review", not with "reviews"'),
 ])
 def test_a_bad_explain_field_is_refused_with_400(body, message):
-    with pytest.raises(inference.InferenceError) as caught:
-        inference.input_fn(json.dumps(body), "application/json")
+    with pytest.raises(serving.InferenceError) as caught:
+        serving.input_fn(json.dumps(body), "application/json")
     assert caught.value.status_code == 400
     assert caught.value.message == message
 
@@ -213,7 +214,7 @@ def test_weights_add_up_to_the_logit_against_the_baseline(predictor):
 
 
 def test_the_ngram_part_shares_each_weight_over_its_words_and_occurrences():
-    from ngrams import NgramScorer
+    from sentiment_model.ngrams import NgramScorer
 
     scorer = NgramScorer(3, 60, order=2)
     # "5" alone, the pair (5, 17), and the pair (17, 23).

@@ -2,8 +2,9 @@
 which way."""
 import numpy as np
 import torch
-from network import pad_batch
-from ngrams import NgramScorer, batch_keys, fit_ngram_scorer, review_keys
+
+from sentiment_model.network import pad_batch
+from sentiment_model.ngrams import NgramScorer, batch_keys, fit_ngram_scorer, review_keys
 
 V = 50
 
@@ -65,7 +66,7 @@ def _scorer(keys, weights, bias):
 
 
 def test_a_model_with_the_short_text_part_combines_three_logits_and_survives_saving(tmp_path):
-    from network import LengthAwareCombiner, ModelConfig, SentimentLSTM
+    from sentiment_model.network import LengthAwareCombiner, ModelConfig, SentimentLSTM
 
     model = SentimentLSTM(ModelConfig(vocab_size=V, embedding_dim=4, hidden_dim=3)).eval()
     whole, short = _scorer([5, 7], [0.5, -1.0], 0.1), _scorer([5, 8], [2.0, 3.0], -0.2)
@@ -95,7 +96,7 @@ def test_a_model_with_the_short_text_part_combines_three_logits_and_survives_sav
 
 
 def test_models_made_before_the_short_text_part_load_with_two_parts(tmp_path):
-    from network import ModelConfig, SentimentLSTM
+    from sentiment_model.network import ModelConfig, SentimentLSTM
 
     old = {"vocab_size": V, "embedding_dim": 4, "hidden_dim": 3, "ngram_features": 2, "ngram_order": 2}
     (tmp_path / "config.json").write_text(__import__("json").dumps(old))

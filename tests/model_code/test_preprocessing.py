@@ -6,8 +6,9 @@ import re
 from itertools import islice
 
 import pytest
-from preprocessing import Encoder, TextSettings, Tokenizer, build_vocabulary, strip_html
 from support import SHARED_DATA
+
+from sentiment_model.preprocessing import Encoder, TextSettings, Tokenizer, build_vocabulary, strip_html
 
 STOPWORDS_FILE = SHARED_DATA / "nltk_stopwords_english.txt"
 TRICKY = [

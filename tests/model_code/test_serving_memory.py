@@ -11,21 +11,21 @@ PROBE = """
 import random, sys
 import torch
 torch.set_num_threads(1)
-import inference
+from sentiment_model import serving
 
 def resident_mb():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
 
-model = inference.model_fn({model_dir!r})
-inference.predict_fn(inference.input_fn("warm up", "text/plain"), model)
+model = serving.model_fn({model_dir!r})
+serving.predict_fn(serving.input_fn("warm up", "text/plain"), model)
 before = resident_mb()
 rng = random.Random(0)
 for _ in range(300):  # 300 batches, nearly every one a shape not seen before
     texts = [" ".join(rng.choice(["wonderful", "awful", "film", "plot"]) for _ in range(rng.randint(1, 80)))
              for _ in range(rng.randint(1, 64))]
-    inference.predict_fn(inference.Reviews(texts, "list"), model)
+    serving.predict_fn(serving.Reviews(texts, "list"), model)
 print(resident_mb() - before)
 """
 

@@ -7,20 +7,32 @@ TorchServe worker drives it; `sentiment container-test` (tests/checks/) runs the
 import json
 import os
 
-import inference
 import pytest
+
+from sentiment_model import serving
 
 POSITIVE = "A wonderful, moving film; the cast is superb."
 
 
 @pytest.fixture(scope="module")
 def toolkit_service(serving_toolkit, stack_model):
+    """The toolkit's handler service over the model as it would be uploaded (model.tar.gz,
+    unpacked): it imports code/inference.py, calls its model_fn, which adapts the toolkit."""
+    import sys
+
     from sagemaker_pytorch_serving_container.handler_service import HandlerService
 
-    saved_path = os.environ.get("PYTHONPATH")
+    from sentiment.models import unpack_served_model
+
+    model_dir, unpacked = unpack_served_model(stack_model)
+    saved_path, saved_sys_path = os.environ.get("PYTHONPATH"), list(sys.path)
+    sys.path.insert(0, str(model_dir / "code"))  # the container's PYTHONPATH holds the model's code/
     service = HandlerService()
-    service.initialize(_context(stack_model))  # imports inference (model_code/) and loads the model
-    yield service, stack_model
+    service.initialize(_context(model_dir))
+    yield service, model_dir
+    sys.modules.pop("inference", None)
+    sys.path[:] = saved_sys_path
+    unpacked.cleanup()
     if saved_path is None:
         os.environ.pop("PYTHONPATH", None)
     else:
@@ -91,20 +103,21 @@ def test_accept_is_read_as_a_list_with_q_values(toolkit_service, accept, status)
 def test_the_body_limit_counts_bytes_also_when_the_body_arrives_decoded(monkeypatch):
     """The toolkit used to hand JSON bodies to input_fn as str: a limit on len() counted
     characters, so 2-byte characters let twice the bytes through."""
-    monkeypatch.setattr(inference, "MAX_BODY_BYTES", 1000)
+    monkeypatch.setenv("MAX_BODY_BYTES", "1000")
     wide = json.dumps({"review": "é" * 600}, ensure_ascii=False)
     assert len(wide) < 1000 < len(wide.encode())
-    with pytest.raises(inference.InferenceError) as caught:
-        inference.input_fn(wide, "application/json")
+    with pytest.raises(serving.InferenceError) as caught:
+        serving.input_fn(wide, "application/json")
     assert caught.value.status_code == 413 and "bytes" in str(caught.value)
     narrower = json.dumps({"review": "é" * 400}, ensure_ascii=False)
     assert len(narrower.encode()) < 1000
-    assert inference.input_fn(narrower, "application/json").texts == ["é" * 400]
+    assert serving.input_fn(narrower, "application/json").texts == ["é" * 400]
 
 
 def test_the_contract_cases_limits_are_the_handlers_defaults():
     """sentiment.contract states the limits the contract cases test; code/ cannot import it."""
     from sentiment.contract import MODEL_MAX_BODY_BYTES, MODEL_MAX_REVIEW_CHARS, MODEL_MAX_REVIEWS
 
-    assert (inference.MAX_BODY_BYTES, inference.MAX_REVIEW_CHARS, inference.MAX_REVIEWS) == (
+    defaults = serving.Limits.from_environ({})
+    assert (defaults.max_body_bytes, defaults.max_review_chars, defaults.max_reviews) == (
         MODEL_MAX_BODY_BYTES, MODEL_MAX_REVIEW_CHARS, MODEL_MAX_REVIEWS)

@@ -6,13 +6,13 @@ import subprocess
 import sys
 import zipfile
 
-import inference
 import pytest
 import torch
-from artifact import ArtifactError, load_predictor
-from network import ModelConfig, SentimentLSTM, pad_batch
 
 from sentiment.paths import ROOT
+from sentiment_model import serving
+from sentiment_model.artifact import ArtifactError, load_predictor
+from sentiment_model.network import ModelConfig, SentimentLSTM, pad_batch
 
 
 def test_model_directory_is_complete_for_the_inference_container(tiny_model_dir):
@@ -94,11 +94,11 @@ def test_trailing_padding_does_not_change_a_review_score():
 
 @pytest.fixture(scope="module")
 def served(tiny_model_dir):
-    return inference.model_fn(str(tiny_model_dir))
+    return serving.model_fn(str(tiny_model_dir))
 
 
 def handle(model, body, content_type="text/plain", accept="application/json"):
-    return inference.output_fn(inference.predict_fn(inference.input_fn(body, content_type), model), accept)
+    return serving.output_fn(serving.predict_fn(serving.input_fn(body, content_type), model), accept)
 
 
 def test_plain_text_review_gets_sentiment_and_score(served):
@@ -151,25 +151,25 @@ def test_batch_scores_equal_single_scores(served):
     (b"\n\n", "application/jsonlines", 400, "no reviews"),
 ])
 def test_bad_requests_raise_with_status_and_reason(body, content_type, status, message):
-    with pytest.raises(inference.InferenceError) as caught:
-        inference.input_fn(body, content_type)
+    with pytest.raises(serving.InferenceError) as caught:
+        serving.input_fn(body, content_type)
     assert caught.value.status_code == status
     assert message in str(caught.value)
 
 
 def test_oversized_body_and_review_are_refused_with_413(monkeypatch):
-    monkeypatch.setattr(inference, "MAX_BODY_BYTES", 1000)
-    with pytest.raises(inference.InferenceError) as caught:
-        inference.input_fn(b"a" * 1001, "text/plain")
+    monkeypatch.setenv("MAX_BODY_BYTES", "1000")
+    with pytest.raises(serving.InferenceError) as caught:
+        serving.input_fn(b"a" * 1001, "text/plain")
     assert caught.value.status_code == 413 and "limit is 1000" in str(caught.value)
-    monkeypatch.setattr(inference, "MAX_REVIEW_CHARS", 10)
-    with pytest.raises(inference.InferenceError) as caught:
-        inference.input_fn(b"a" * 11, "text/plain")
+    monkeypatch.setenv("MAX_REVIEW_CHARS", "10")
+    with pytest.raises(serving.InferenceError) as caught:
+        serving.input_fn(b"a" * 11, "text/plain")
     assert caught.value.status_code == 413
 
 
 def test_unsupported_accept_type_is_refused_with_406(served):
-    with pytest.raises(inference.InferenceError) as caught:
+    with pytest.raises(serving.InferenceError) as caught:
         handle(served, "great", accept="text/csv")
     assert caught.value.status_code == 406
 
@@ -184,7 +184,7 @@ DEFAULT_MODEL = ROOT / "models" / "default"
 
 @pytest.mark.skipif(not (DEFAULT_MODEL / "model.pt").is_file(), reason="models/default not built yet")
 def test_default_model_classifies_unambiguous_reviews():
-    model = inference.model_fn(str(DEFAULT_MODEL))
+    model = serving.model_fn(str(DEFAULT_MODEL))
     positive = [("One of the best films I have ever seen. Brilliant acting, a moving story, "
                  "and a wonderful score. I loved every minute."),
                 "An absolute masterpiece. Highly recommended."]
@@ -195,11 +195,10 @@ def test_default_model_classifies_unambiguous_reviews():
 
 
 def test_the_built_model_archive_carries_the_serving_code_and_serves(stack_model, tmp_path):
-    """models/default holds data only; model.tar.gz gets code/ from model_code/ as it is built,
-    and that archive is what the endpoint (and the local model server) loads."""
+    """models/default holds data only; model.tar.gz gets code/ as it is built: the entry script
+    and the whole sentiment_model package, no list of modules to forget one from. That archive
+    is what the endpoint (and the local model server) loads."""
     import tarfile
-
-    from bundle import SERVING_MODULES
 
     from sentiment.local.model_server import load_model
     from sentiment.packaging import build_model_archive
@@ -209,7 +208,10 @@ def test_the_built_model_archive_carries_the_serving_code_and_serves(stack_model
     with tarfile.open(archive) as opened:
         names = set(opened.getnames())
         assert {"model.pt", "code/inference.py", "code/requirements.txt"} <= names
-        assert {f"code/{name}" for name in SERVING_MODULES} <= names
+        package = sorted(path.relative_to(ROOT / "model_code").as_posix()
+                         for path in (ROOT / "model_code" / "sentiment_model").glob("*.py"))
+        assert len(package) > 10 and {f"code/{name}" for name in package} <= names
+        assert "code/train.py" not in names and not any("__pycache__" in name for name in names)
         assert opened.extractfile("code/inference.py").read() == (ROOT / "model_code" / "inference.py").read_bytes()
     loaded = load_model(archive)
     try:
@@ -260,20 +262,20 @@ def test_fit_all_trains_on_every_review_and_claims_no_validation_figures(tiny_da
 
 
 def test_embedding_hook_shifts_the_embeddings_and_keeps_their_gradient():
-    import train
+    from sentiment_model import training
 
     torch.manual_seed(0)
     model = SentimentLSTM(ModelConfig(vocab_size=20, embedding_dim=4, hidden_dim=3)).eval()
     ids, lengths = pad_batch([[2, 3, 4], [5, 6]])
     plain = model(ids, lengths, packed=False)
-    with train.embedding_hook(model, capture=True) as kept:
+    with training.embedding_hook(model, capture=True) as kept:
         logits = model(ids, lengths, packed=False)
         logits.sum().backward()
     assert torch.equal(logits, plain)
     gradient = kept["output"].grad
     assert gradient.shape == (2, 3, 4)
     assert torch.count_nonzero(gradient[1, 2]) == 0, "a padded step never reaches the read-out"
-    with train.embedding_hook(model, shift=gradient):
+    with training.embedding_hook(model, shift=gradient):
         pushed = model(ids, lengths, packed=False)
     assert not torch.allclose(pushed, plain)
     assert torch.equal(model(ids, lengths, packed=False), plain), "the hook is gone afterwards"

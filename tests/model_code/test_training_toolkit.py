@@ -11,11 +11,10 @@ import subprocess
 import sys
 
 import pytest
-import sagemaker_job
-import train
 
 from sentiment.packaging import write_tarball
 from sentiment.paths import MODEL_CODE
+from sentiment_model import sagemaker_job, training
 from stacks.config import DeploymentConfig
 
 
@@ -26,13 +25,13 @@ from stacks.config import DeploymentConfig
     (["--fit-all", "true", "--dry-run", "--epochs", "2"], (True, True, False)),
 ])
 def test_switches_take_the_bare_flag_and_the_toolkits_true_or_false(argv, expected):
-    args = train.parse_args(argv)
+    args = training.parse_args(argv)
     assert (args.dry_run, args.fit_all, args.quiet) == expected
 
 
 def test_a_switch_with_a_value_that_is_not_a_boolean_is_refused(capsys):
     with pytest.raises(SystemExit) as exit_:
-        train.parse_args(["--dry-run", "maybe"])
+        training.parse_args(["--dry-run", "maybe"])
     assert exit_.value.code == 2 and "expected true or false" in capsys.readouterr().err
 
 
@@ -40,7 +39,7 @@ def test_bad_data_writes_its_one_line_reason_to_sm_output_dir_failure(tmp_path, 
     monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path / "output"))
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "manifest.json").write_text("{not json")
-    assert train.main(["--data-dir", str(tmp_path / "data"), "--model-dir", str(tmp_path / "model"), "--dry-run"]) == 2
+    assert training.main(["--data-dir", str(tmp_path / "data"), "--model-dir", str(tmp_path / "model"), "--dry-run"]) == 2
     reason = (tmp_path / "output" / "failure").read_text()
     assert reason.startswith(f"{tmp_path / 'data' / 'manifest.json'}: not valid JSON (")
     assert reason.count("\n") == 1
@@ -49,7 +48,7 @@ def test_bad_data_writes_its_one_line_reason_to_sm_output_dir_failure(tmp_path, 
 def test_a_bad_hyperparameter_is_the_failure_reason_too(tmp_path, monkeypatch):
     monkeypatch.setenv("SM_OUTPUT_DIR", str(tmp_path))
     with pytest.raises(SystemExit):
-        train.parse_args(["--epochs", "0"])
+        training.parse_args(["--epochs", "0"])
     assert (tmp_path / "failure").read_text() == "bad hyperparameter or flag: --epochs must be at least 1\n"
 
 
@@ -59,9 +58,9 @@ def test_an_unexpected_error_is_reported_in_one_line_and_still_raised(tmp_path, 
     def out_of_memory(args):
         raise MemoryError("cannot allocate 4 GB\nfor the embeddings")
 
-    monkeypatch.setattr(train, "train", out_of_memory)
+    monkeypatch.setattr(training, "train", out_of_memory)
     with pytest.raises(MemoryError):
-        train.main(["--dry-run"])
+        training.main(["--dry-run"])
     assert (tmp_path / "failure").read_text() == "training failed: MemoryError: cannot allocate 4 GB for the embeddings\n"
 
 

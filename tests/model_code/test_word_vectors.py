@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 import torch
-from word_vectors import cooccurrence_counts, cooccurrence_vectors
 
 from sentiment.paths import ROOT
+from sentiment_model.word_vectors import cooccurrence_counts, cooccurrence_vectors
 
 
 def encode(reviews: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -102,9 +102,9 @@ def test_a_bad_stage_or_stage_block_is_a_one_line_error(tmp_path, context, messa
 
 def test_the_training_job_defaults_are_train_py_defaults():
     """One recipe: without -c overrides the cloud job trains exactly what `sentiment train` does."""
-    import train
+    from sentiment_model import training
 
-    flags = train.parse_args(["--data-dir", "d", "--model-dir", "m"])
+    flags = training.parse_args(["--data-dir", "d", "--model-dir", "m"])
     hyperparameters = DeploymentConfig().hyperparameters
     for name, value in hyperparameters.items():
         if name != "max-minutes":

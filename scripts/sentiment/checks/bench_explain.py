@@ -37,8 +37,8 @@ def spread(items: list, count: int) -> list:
 
 
 def faithfulness(predictor, reviews: list[str], top: int, draws: int, seed: int) -> dict:
-    from explain import token_attributions
-    from preprocessing import UNKNOWN_ID
+    from sentiment_model.explain import token_attributions
+    from sentiment_model.preprocessing import UNKNOWN_ID
 
     rng = random.Random(seed)
     top_shifts, random_shifts, seconds = [], [], []
@@ -76,8 +76,9 @@ def faithfulness(predictor, reviews: list[str], top: int, draws: int, seed: int)
 
 def quadrature_error(predictor, reviews: list[str], steps: int) -> dict:
     import torch
-    from explain import ngram_shares, token_attributions
-    from preprocessing import UNKNOWN_ID
+
+    from sentiment_model.explain import ngram_shares, token_attributions
+    from sentiment_model.preprocessing import UNKNOWN_ID
 
     errors, seconds = [], []
     for review in reviews:
@@ -111,8 +112,9 @@ def band_accuracy(predictor, reviews) -> dict:
 def captum_comparison(predictor, reviews: list[str], steps: int) -> dict:
     import torch
     from captum.attr import LayerIntegratedGradients
-    from explain import ngram_shares, token_attributions
-    from preprocessing import PAD_ID, UNKNOWN_ID
+
+    from sentiment_model.explain import ngram_shares, token_attributions
+    from sentiment_model.preprocessing import PAD_ID, UNKNOWN_ID
 
     model = predictor.model
 
@@ -178,7 +180,8 @@ def main(argv=None) -> int:
         print(f"error: {args.data}: the test reviews have no labels", file=sys.stderr)
         return 2
     import torch
-    from artifact import load_predictor
+
+    from sentiment_model.artifact import load_predictor
 
     torch.set_num_threads(1)
     predictor = load_predictor(model_dir)

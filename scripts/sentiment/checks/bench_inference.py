@@ -29,27 +29,27 @@ def _load(model_dir: str):
     import torch
 
     torch.set_num_threads(1)
-    import inference
+    from sentiment_model import serving
 
-    _model = inference.model_fn(model_dir)
+    _model = serving.model_fn(model_dir)
 
 
 def _score_chunk(body: str) -> int:
-    import inference
+    from sentiment_model import serving
 
-    answer, _ = inference.output_fn(inference.predict_fn(inference.input_fn(body, "application/jsonlines"), _model),
+    answer, _ = serving.output_fn(serving.predict_fn(serving.input_fn(body, "application/jsonlines"), _model),
                                     "application/json")
     return answer.count("\n")
 
 
 def single_latency(model_dir: str, reviews: list[str]) -> list[float]:
-    import inference
+    from sentiment_model import serving
 
     _load(model_dir)
     timings = []
     for review in reviews:
         started = time.perf_counter()
-        inference.output_fn(inference.predict_fn(inference.input_fn(review.encode("utf-8"), "text/plain"), _model),
+        serving.output_fn(serving.predict_fn(serving.input_fn(review.encode("utf-8"), "text/plain"), _model),
                             "application/json")
         timings.append(time.perf_counter() - started)
     return timings
@@ -58,7 +58,7 @@ def single_latency(model_dir: str, reviews: list[str]) -> list[float]:
 def explained_latency(model_dir: str, reviews: list[str]) -> tuple[list[float], list[float]]:
     """Seconds for each review as {"review": ...} and as {"review": ..., "explain": true}; the
     order alternates so that a busy moment of the machine falls on both alike."""
-    import inference
+    from sentiment_model import serving
 
     _load(model_dir)
     plain, explained = [], []
@@ -66,7 +66,7 @@ def explained_latency(model_dir: str, reviews: list[str]) -> tuple[list[float], 
         bodies = [(plain, json.dumps({"review": review})), (explained, json.dumps({"review": review, "explain": True}))]
         for timings, body in bodies if index % 2 else bodies[::-1]:
             started = time.perf_counter()
-            inference.output_fn(inference.predict_fn(inference.input_fn(body.encode("utf-8"), "application/json"),
+            serving.output_fn(serving.predict_fn(serving.input_fn(body.encode("utf-8"), "application/json"),
                                                      _model), "application/json")
             timings.append(time.perf_counter() - started)
     return plain, explained

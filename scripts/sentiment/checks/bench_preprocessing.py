@@ -17,9 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from preprocessing import TextSettings, Tokenizer
-
 from sentiment.data.reviews import SourceError, default_source, read_reviews
+from sentiment_model.preprocessing import TextSettings, Tokenizer
 
 
 def original_function(stopwords_file: Path):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
-import contextlib
 import io
 import json
 import os
@@ -35,11 +34,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sentiment.local.api import load_lambda_module
+from sentiment.paths import ROOT
+
 # The words the default text pipeline treats as carrying no sentiment: reviews of only these
 # must still be answered.
-from preprocessing import FUNCTION_WORDS
-
-from sentiment.paths import ROOT
+from sentiment_model.preprocessing import FUNCTION_WORDS
 
 INFERENCE_STATUSES = {200, 400, 406, 413, 415}
 # What the Lambda answers a POST with; OPTIONS is answered 204 and any other method 405.
@@ -389,10 +389,9 @@ def fuzz_client(double: EndpointDouble):
     """A sagemaker-runtime client configured as the handler's, but with one attempt (retries
     would only add back-off sleeps to every failing example), answered by `double`."""
     import boto3
-    import predict_proxy
     from botocore.config import Config
 
-    config = predict_proxy.sagemaker_runtime.meta.config.merge(
+    config = load_lambda_module().client_config(handler_environment()).merge(
         Config(retries={"mode": "standard", "total_max_attempts": 1}))
     client = boto3.client("sagemaker-runtime", region_name="us-east-1", endpoint_url="https://runtime.invalid",
                           aws_access_key_id="fuzz", aws_secret_access_key="fuzz", config=config)  # nosec B106
@@ -405,25 +404,11 @@ def handler_environment() -> dict[str, str]:
             "MAX_REVIEW_CHARS": str(HANDLER_MAX_REVIEW_CHARS), "LOG_LEVEL": "WARNING"}
 
 
-@contextlib.contextmanager
-def patched_handler(double: EndpointDouble):
-    """predict_proxy with its client answered by `double` and the fuzz environment, restored after."""
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    import predict_proxy
-
-    saved_env = {name: os.environ.get(name) for name in handler_environment()}
-    saved_client = predict_proxy.sagemaker_runtime
-    os.environ.update(handler_environment())
-    predict_proxy.sagemaker_runtime = fuzz_client(double)
-    try:
-        yield predict_proxy
-    finally:
-        predict_proxy.sagemaker_runtime = saved_client
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def fuzz_handler(double: EndpointDouble):
+    """The Lambda handler's `handle` with the fuzz environment and a client answered by `double`."""
+    function = load_lambda_module()
+    client, environment = fuzz_client(double), handler_environment()
+    return lambda event, context: function.handle(event, context, environment, client)
 
 
 @dataclass
@@ -596,22 +581,21 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    import inference
+    from sentiment_model import serving
 
-    model = inference.model_fn(args.model)
+    model = serving.model_fn(args.model)
     print(f"fuzzing with {args.examples} generated bodies per handler, seed {args.seed}, model {args.model}; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
     ok = True
     if args.only in (None, "inference"):
         started = time.perf_counter()
-        tally = run(inference_cases(), lambda case: check_inference(case, inference, model), args.examples, args.seed)
+        tally = run(inference_cases(), lambda case: check_inference(case, serving, model), args.examples, args.seed)
         ok &= report("inference handlers (input_fn -> predict_fn -> output_fn)", tally, time.perf_counter() - started)
     if args.only in (None, "handler"):
-        double = EndpointDouble(inference, model)
-        with patched_handler(double) as predict_proxy:
-            started = time.perf_counter()
-            tally = run(handler_cases(), lambda case: check_handler(case, predict_proxy.handler, double),
-                        args.examples, args.seed)
+        double = EndpointDouble(serving, model)
+        handler = fuzz_handler(double)
+        started = time.perf_counter()
+        tally = run(handler_cases(), lambda case: check_handler(case, handler, double), args.examples, args.seed)
         ok &= report("Lambda handler (proxy event -> boto3 -> endpoint double)", tally, time.perf_counter() - started)
     print("target (0 unhandled exceptions): " + ("met" if ok else "MISSED"))
     return 0 if ok else 1

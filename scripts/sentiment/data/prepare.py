@@ -24,17 +24,16 @@ import sys
 import time
 from pathlib import Path
 
-from dataset import EncodedSplit, save_dataset, save_unlabelled, unlabelled_folder
-from preprocessing import (
+from sentiment.data.reviews import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews, load_unlabelled
+from sentiment.data.snippets import short_snippets, training_windows
+from sentiment_model.dataset import EncodedSplit, save_dataset, save_unlabelled, unlabelled_folder
+from sentiment_model.preprocessing import (
     FUNCTION_WORDS,
     Encoder,
     TextSettings,
     Tokenizer,
     build_vocabulary,
 )
-
-from sentiment.data.reviews import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews, load_unlabelled
-from sentiment.data.snippets import short_snippets, training_windows
 
 _worker_tokenizer: Tokenizer | None = None
 

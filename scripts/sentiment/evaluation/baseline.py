@@ -48,8 +48,9 @@ class Baseline:
     """Binary 1-3-gram presence, scaled by the NB log-count ratio, into logistic regression."""
 
     def __init__(self, c: float = 30.0, min_df: int = 2) -> None:
-        from preprocessing import TextSettings, Tokenizer
         from sklearn.feature_extraction.text import CountVectorizer
+
+        from sentiment_model.preprocessing import TextSettings, Tokenizer
 
         self.vectorizer = CountVectorizer(tokenizer=Tokenizer(TextSettings()), lowercase=False, token_pattern=None,
                                           ngram_range=(1, 3), min_df=min_df, binary=True, dtype=np.float32)
@@ -133,9 +134,8 @@ def run(args: argparse.Namespace) -> dict:
               "sets": {name: {"reviews": len(rows)} for name, rows in sets.items()}, "empty_sets": empty}
     scores = {"baseline": {name: baseline.predict([r.text for r in rows]) for name, rows in sets.items()}}
     if args.model != "none":
-        from artifact import load_predictor
-
         from sentiment.evaluation.scoring import score_all
+        from sentiment_model.artifact import load_predictor
 
         predictor = load_predictor(resolve_model_dir(args.model))
         scores["model"] = {name: np.asarray(score_all(predictor, [r.text for r in rows], args.workers, progress=False))

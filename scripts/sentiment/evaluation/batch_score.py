@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> dict:
     import torch
 
     torch.set_num_threads(1)  # here too: the forked workers inherit this process's setting
-    from artifact import load_predictor
+    from sentiment_model.artifact import load_predictor
 
     predictor = load_predictor(resolve_model_dir(args.model))
     items = read_reviews(args.input, args.split, args.text_column, args.label_column, progress=not args.quiet)
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from artifact import ArtifactError
+    from sentiment_model.artifact import ArtifactError
 
     try:
         run(args)

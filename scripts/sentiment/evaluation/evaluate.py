@@ -16,13 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from artifact import ArtifactError, load_predictor
-
 from sentiment.data.reviews import OFFICIAL_URL, SourceError, load_reviews
 from sentiment.evaluation.metrics import compute_metrics, format_metrics, plot_metrics
 from sentiment.evaluation.scoring import score_all
 from sentiment.models import ModelPathError, resolve_model_dir
 from sentiment.paths import ROOT
+from sentiment_model.artifact import ArtifactError, load_predictor
 
 
 def parse_args(argv=None) -> argparse.Namespace:

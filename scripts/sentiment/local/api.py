@@ -3,10 +3,10 @@
 `/predict` (POST and OPTIONS). Each HTTP request becomes the proxy event API Gateway would send,
 `lambda/predict_proxy.handler` answers it, and its proxy response becomes the HTTP response.
 
-The handler's boto3 client reaches the model through the standard
-AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME setting; `lambda_environment()` builds that environment, with
-credentials that only the local model server accepts. Set it before the handler is imported
-(the client is created at import, as at a Lambda cold start): the command line does so.
+The handler module is loaded from lambda/ by its file, as the Lambda runtime loads it, and each
+ApiApp is one function instance: its own environment (`lambda_environment()`, with credentials
+that only the local model server accepts and AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME pointing at it)
+and its own client, passed to the handler's `handle`, so nothing here changes os.environ.
 
     sentiment api-server --port 8081 --runtime-url http://127.0.0.1:8082 \\
         --allowed-origin http://127.0.0.1:8080
@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib
+import importlib.util
 import json
-import os
 import sys
 import time
 import uuid
 
 from sentiment.contract import API_MAX_PAYLOAD_BYTES, API_RESOURCE, API_STAGE
+from sentiment.paths import LAMBDA_CODE
+
+LAMBDA_MODULE = "predict_proxy"  # the function's handler is predict_proxy.handler
+LAMBDA_HANDLER_FILE = LAMBDA_CODE / f"{LAMBDA_MODULE}.py"
 
 REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type",
@@ -143,17 +146,23 @@ def http_response(result) -> tuple[int, list, bytes]:
 
 
 class ApiApp:
-    """The WSGI application: API Gateway in front of one Lambda handler."""
+    """The WSGI application: API Gateway in front of one instance of the Lambda function."""
 
-    def __init__(self, handler):
-        self.handler = handler
+    def __init__(self, environment: dict[str, str]):
+        self.environment = dict(environment)
+        self.function = load_lambda_module()
+        self.client = self.function.build_client(self.environment)
+        self.function.logger.setLevel(self.environment.get("LOG_LEVEL", "INFO").upper())
+
+    def handler(self, event, context) -> dict:
+        return self.function.handle(event, context, self.environment, self.client)
 
     def __call__(self, environ, start_response):
         status, headers, body = self.respond(environ)
         if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
             # API Gateway's own errors carry the first allowed origin (the stack's gateway
             # responses), so the page can read a 403, 413 or 502 too.
-            first_origin = os.environ.get("ALLOWED_ORIGINS", "").split(",")[0].strip()
+            first_origin = self.environment.get("ALLOWED_ORIGINS", "").split(",")[0].strip()
             if first_origin and status >= 400:
                 headers = [*headers, ("Access-Control-Allow-Origin", first_origin), ("Vary", "Origin")]
         start_response(f"{status} {REASONS.get(status, 'Status')}",
@@ -177,25 +186,25 @@ class ApiApp:
         return http_response(result)
 
 
-def load_handler():
-    """Import the Lambda module the way the Lambda runtime does, after the environment is set.
-    If this process imported it already for another runtime URL, import it afresh (a new cold
-    start) so its client points at the current one."""
-    module = sys.modules.get("predict_proxy")
-    if module is None:
-        return importlib.import_module("predict_proxy").handler
-    if module.sagemaker_runtime.meta.endpoint_url != os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"):
-        module = importlib.reload(module)
-    return module.handler
+def load_lambda_module():
+    """lambda/predict_proxy.py, loaded from its file the way the Lambda runtime loads a handler
+    module (lambda/ is not on this process's path). Loaded once per process."""
+    module = sys.modules.get(LAMBDA_MODULE)
+    if module is not None and getattr(module, "__file__", None) == str(LAMBDA_HANDLER_FILE):
+        return module
+    spec = importlib.util.spec_from_file_location(LAMBDA_MODULE, LAMBDA_HANDLER_FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[LAMBDA_MODULE] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def start_api_server(port: int = 0, threads: int = 32, **environment):
     """Serve the API from a background thread of this process. `environment` is passed to
-    lambda_environment() and put into os.environ first; returns a local_http.BackgroundServer."""
+    lambda_environment(); returns a local_http.BackgroundServer."""
     from sentiment.local.servers import BackgroundServer
 
-    os.environ.update(lambda_environment(**environment))
-    return BackgroundServer(ApiApp(load_handler()), port=port, threads=threads, name="api").start()
+    return BackgroundServer(ApiApp(lambda_environment(**environment)), port=port, threads=threads, name="api").start()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -221,20 +230,20 @@ def main(argv=None) -> int:
     from sentiment.local.servers import serve_forever
 
     origins = args.allowed_origins or ["http://127.0.0.1:8080", "http://localhost:8080"]
-    os.environ.update(lambda_environment(args.runtime_url, origins, args.endpoint_name,
-                                         args.max_review_chars, args.read_timeout))
+    environment = lambda_environment(args.runtime_url, origins, args.endpoint_name,
+                                     args.max_review_chars, args.read_timeout)
     if args.verbose:
-        os.environ["LOG_LEVEL"] = "INFO"
+        environment["LOG_LEVEL"] = "INFO"
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="[api] %(message)s")
     try:
-        handler = load_handler()
+        app = ApiApp(environment)
     except KeyboardInterrupt:
         return 130
     log(f"listening on http://{args.host}:{args.port}{API_RESOURCE} -> {args.runtime_url}")
     try:
-        serve_forever(ApiApp(handler), args.host, args.port, args.threads)
+        serve_forever(app, args.host, args.port, args.threads)
     except OSError as error:
         log(f"error: cannot listen on {args.host}:{args.port} ({error})")
         return 2

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A local SageMaker endpoint for one model: the same inference handlers the SageMaker PyTorch
-container calls (model_code/inference.py), behind the two HTTP contracts SageMaker has.
+"""A local SageMaker endpoint for one model: the inference handlers the SageMaker PyTorch
+container would call, imported from the model's own model.tar.gz (a model folder is archived
+first, as for an upload), behind the two HTTP contracts SageMaker has.
 
     GET  /ping                              container contract: 200 once the model is loaded
     POST /invocations                       container contract: the handlers' own statuses
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
 import os
 import queue
@@ -30,11 +30,10 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-from toolkit_adapter import ERROR_CONTENT_TYPE, error_answer  # model_code/: the container's error answers
-
 from sentiment.contract import INVOKE_ENDPOINT_MAX_PAYLOAD_BYTES, VARIANT_NAME
-from sentiment.models import ModelPathError, unpack_model
+from sentiment.models import ModelPathError, import_shipped_handlers, unpack_served_model
 from sentiment.paths import DEFAULT_MODEL
+from sentiment_model.toolkit_adapter import ERROR_CONTENT_TYPE, error_answer, request_error_status
 
 DEFAULT_ENDPOINT_NAME = "local-sentiment"
 MAX_BATCH_REVIEWS = 64
@@ -49,15 +48,9 @@ def log(message: str) -> None:
 # Loading: a model directory or model.tar.gz, and the inference handlers
 # ---------------------------------------------------------------------------------------------
 
-def import_handlers():
-    """model_code/inference.py, importable as `inference` as in the container (the editable
-    install puts model_code/ on the path, as SageMaker puts the model's code/ on it)."""
-    return importlib.import_module("inference")
-
-
 @dataclasses.dataclass
 class LoadedModel:
-    handlers: object  # the inference module: model_fn, input_fn, predict_fn, output_fn
+    handlers: object  # the archive's code/inference.py: model_fn, input_fn, predict_fn, output_fn
     model: object
     model_dir: Path
     load_seconds: float
@@ -72,17 +65,16 @@ def load_model(model_path: Path, threads: int | None = None, progress=log) -> Lo
     """threads: torch intra-op threads for this process (None leaves torch's setting alone)."""
     started = time.perf_counter()
     progress(f"loading {model_path}")
-    model_dir, unpacked = unpack_model(Path(model_path))
-    if unpacked is not None:
-        progress(f"unpacked into {model_dir} ({time.perf_counter() - started:.1f} s)")
-    progress("importing torch and the inference handlers")
+    model_dir, unpacked = unpack_served_model(Path(model_path))
+    progress(f"model.tar.gz unpacked into {model_dir} ({time.perf_counter() - started:.1f} s)")
+    progress("importing torch and the archive's inference handlers")
     import torch
 
     # The command line uses one intra-op thread: requests are already concurrent, and on a small
     # CPU more threads per matrix product only contend with the API's threads.
     if threads:
         torch.set_num_threads(threads)
-    handlers = import_handlers()
+    handlers = import_shipped_handlers(model_dir / "code")
     progress(f"reading weights ({time.perf_counter() - started:.1f} s)")
     model = handlers.model_fn(str(model_dir))
     # The first forward pass allocates, and the first explanation's backward pass too (about
@@ -197,16 +189,15 @@ def invoke_container(loaded: LoadedModel, batcher: Batcher, body: bytes, content
                      accept: str) -> tuple[int, bytes, str]:
     """The container contract: (status, body, content type) for one /invocations request."""
     handlers = loaded.handlers
-    inference_error = getattr(handlers, "InferenceError", ())
     try:
         data = handlers.input_fn(body, content_type)
         prediction = batcher.predict(data)
         answer, answer_type = handlers.output_fn(prediction, accept)
-    except inference_error as error:
-        status = getattr(error, "status_code", 400)
-        return status, error_answer(status, str(error)), ERROR_CONTENT_TYPE
-    except Exception as error:  # the toolkit answers 500 and logs; so do we, without the body
-        log(f"inference failed: {type(error).__name__}: {error}")
+    except Exception as error:
+        status = request_error_status(error)
+        if status is not None:  # the handlers' InferenceError: the request's own fault
+            return status, error_answer(status, str(error)), ERROR_CONTENT_TYPE  # the toolkit answers 500 and logs; so do we, without the body
+        log(f"inference failed: {type(error).__name__}: {error}")  # as the toolkit: 500, logged
         return 500, error_answer(500, str(error)), ERROR_CONTENT_TYPE
     if isinstance(answer, str):
         answer = answer.encode("utf-8")

@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from dataset import unlabelled_folder
-
 from sentiment.data.reviews import default_source
 from sentiment.paths import ROOT
+from sentiment_model.dataset import unlabelled_folder
 
 PREPARE_FLAGS = ["--mode", "default"]
 # The hyperparameters are train.py's defaults (model_code/recipe.py); one thread keeps the run
@@ -28,7 +27,7 @@ TRAIN_FLAGS = ["--threads", "1"]
 
 def recipe_flags() -> str:
     """The recipe as train.py flags, for the model's README."""
-    from recipe import RECIPE
+    from sentiment_model.recipe import RECIPE
 
     return " ".join(f"--{name.replace('_', '-')} {value}" for name, value in RECIPE.as_dict().items())
 

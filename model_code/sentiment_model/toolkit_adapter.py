@@ -14,13 +14,16 @@ Measured with the real toolkit of the PyTorch 2.6 inference image (sagemaker-pyt
 
 Neither can be changed from the handlers themselves: the decoding happens before input_fn, and
 transform_fn (which could set statuses) cannot be combined with input_fn/predict_fn/output_fn.
-So install() adjusts the toolkit's module in the worker process, once, when inference.py is
-imported. Outside the container (no toolkit installed) it changes nothing.
+So adapt_calling_toolkit() adjusts the toolkit's module in the worker process, from the entry
+script's model_fn, which only the toolkit calls there. Importing this module changes nothing, and
+in a process that has not loaded the toolkit (the local model server, tests, scoring scripts) the
+function changes nothing either.
 """
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from http import HTTPStatus
 
 ERROR_CONTENT_TYPE = "application/json"
@@ -42,25 +45,39 @@ def _reason_phrase(status: int) -> str:
         return "Error"
 
 
+def request_error_status(error) -> int | None:
+    """The HTTP status an exception raised by the handlers asks for (InferenceError's), if any."""
+    status = getattr(error, "status_code", None)
+    return status if isinstance(status, int) and 400 <= status <= 599 else None
+
+
 def _answer_error(context, inference_exception, trace: str) -> list[bytes]:
-    """Transformer.handle_error's replacement: same status, documented body, trace only logged."""
-    status = int(inference_exception.status_code)
+    """Transformer.handle_error's replacement: same status, documented body, trace only logged.
+
+    The toolkit calls it inside its `except` block, after wrapping any exception that is not its
+    own error type in a 500; sys.exc_info() still holds the handlers' original exception, whose
+    status_code (an InferenceError's 400, 413, 415 ...) is the one to answer with."""
+    original = sys.exc_info()[1]
+    status, message = int(inference_exception.status_code), str(inference_exception.message)
+    if original is not inference_exception and request_error_status(original) is not None:
+        status, message = request_error_status(original), str(getattr(original, "message", original))
     if status >= 500:
-        logger.error("inference failed (%s): %s\n%s", status, inference_exception.message, trace)
+        logger.error("inference failed (%s): %s\n%s", status, message, trace)
     else:
-        logger.info("request refused (%s): %s", status, inference_exception.message)
+        logger.info("request refused (%s): %s", status, message)
     context.set_response_status(code=status, phrase=_reason_phrase(status))
     context.set_response_content_type(0, ERROR_CONTENT_TYPE)
-    return [error_answer(status, str(inference_exception.message))]
+    return [error_answer(status, message)]
 
 
-def install() -> bool:
-    """Adjusts the toolkit if this process has it; True when it did."""
-    try:
-        from sagemaker_inference import content_types
-        from sagemaker_inference.transformer import Transformer
-    except ImportError:
+def adapt_calling_toolkit() -> bool:
+    """Adjusts the serving toolkit when it is what loaded the handlers (it imports itself before
+    importing the entry script); True when it did. Never imports the toolkit."""
+    if "sagemaker_inference" not in sys.modules:
         return False
+    from sagemaker_inference import content_types
+    from sagemaker_inference.transformer import Transformer
+
     content_types.UTF8_TYPES.clear()
     Transformer.handle_error = staticmethod(_answer_error)
     return True

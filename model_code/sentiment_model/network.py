@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-from ngrams import NgramScorer, batch_keys
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from sentiment_model.ngrams import NgramScorer, batch_keys
 
 
 @dataclass(frozen=True)

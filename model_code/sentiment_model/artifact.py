@@ -18,9 +18,10 @@ import json
 from pathlib import Path
 
 import torch
-from bundle import write_serving_code
-from network import ModelConfig, SentimentLSTM, pad_batch
-from preprocessing import Encoder, TextSettings
+
+from sentiment_model.bundle import write_serving_code
+from sentiment_model.network import ModelConfig, SentimentLSTM, pad_batch
+from sentiment_model.preprocessing import Encoder, TextSettings
 
 
 class ArtifactError(ValueError):

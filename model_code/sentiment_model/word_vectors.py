@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from preprocessing import FIRST_WORD_ID
+
+from sentiment_model.preprocessing import FIRST_WORD_ID
 
 
 def cooccurrence_counts(ids: np.ndarray, offsets: np.ndarray, vocab_size: int, window: int = 5,

@@ -31,9 +31,10 @@ import re
 
 import numpy
 import torch
-from artifact import Predictor
-from network import SentimentLSTM
-from preprocessing import UNKNOWN_ID
+
+from sentiment_model.artifact import Predictor
+from sentiment_model.network import SentimentLSTM
+from sentiment_model.preprocessing import UNKNOWN_ID
 
 # 16 Gauss-Legendre points integrate more closely than 32 equal steps: on IMDb test reviews the
 # weights' sum misses the logit difference by a median 0.15 to 0.3% (docs/model.md).
