@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentiment_model.artifact import Predictor, load_predictor
-from sentiment_model.explain import explain
+from sentiment_model.explain import explain_many
 
 JSON = "application/json"
 JSON_LINES = ("application/jsonlines", "application/jsonl", "application/x-jsonlines")
@@ -169,8 +169,10 @@ def predict_fn(data: Reviews, model: Predictor) -> dict:
         data = Reviews([_checked_review(data, "review", Limits.from_environ())], "single")
     scores = model.predict(data.texts)
     prediction = {"scores": scores, "shape": data.shape}
-    if data.explain and data.shape == "single" and len(data.texts) == 1:
-        prediction["explanation"] = explain(model, data.texts[0], scores[0])
+    if data.explain:
+        # One explanation per text, in order: input_fn asks for one review's, a model server
+        # that merges concurrent requests for several at once (explain_many batches them).
+        prediction["explanations"] = explain_many(model, data.texts, scores)
     return prediction
 
 
@@ -208,8 +210,8 @@ def output_fn(prediction: dict, accept: str = JSON) -> tuple[str, str]:
         raise InferenceError(406, f"unsupported accept type {accept!r}; answers are application/json")
     results = [_label(score) for score in prediction["scores"]]
     if prediction["shape"] == "single":
-        if "explanation" in prediction:
-            results[0]["explanation"] = prediction["explanation"]
+        if prediction.get("explanations"):
+            results[0]["explanation"] = prediction["explanations"][0]
         return json.dumps(results[0]), JSON
     if prediction["shape"] == "lines":
         return "".join(json.dumps(r) + "\n" for r in results), JSON

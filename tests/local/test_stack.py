@@ -312,14 +312,17 @@ def test_concurrent_requests_batched_together_each_get_their_own_answer(stack_mo
     assert together == pytest.approx(one_at_a_time, abs=1e-5)
 
 
-def test_explained_requests_are_not_merged_with_others(stack_model):
-    """An explanation belongs to one review: among concurrent requests, each explained answer
-    describes its own review and no other answer carries one."""
+def test_explained_requests_are_merged_only_with_explained_ones_and_keep_their_own_answer(stack_model):
+    """Explained requests share gradient passes (the site asks for an explanation on every submit,
+    so one at a time would cap its throughput), but an explanation belongs to one review: each
+    explained answer describes its own review, as it does when sent alone, and no plain answer
+    carries one."""
     from concurrent.futures import ThreadPoolExecutor
 
     from sentiment.local.model_server import start_runtime_server
 
-    reviews = [f"{word} film number {i}" for i, word in enumerate(["wonderful", "awful", "superb", "boring"] * 8)]
+    reviews = [f"{word} film number {i}" + ". The plot" * (i % 5) for i, word in
+               enumerate(["wonderful", "awful", "superb", "boring"] * 8)]
     server = start_runtime_server(stack_model, progress=lambda message: None)
     try:
         def ask(index):
@@ -328,12 +331,21 @@ def test_explained_requests_are_not_merged_with_others(stack_model):
                                    headers={"Content-Type": "application/json"}, timeout=30)
             return answer.json()
 
+        alone = [ask(index) for index in range(len(reviews))]
+        calls_before = server.app.batcher.calls
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(ask, range(len(reviews))))
+        calls = server.app.batcher.calls - calls_before
     finally:
         server.stop()
-    for index, answer in enumerate(answers):
+    assert calls < len(reviews), "no two requests were scored together"
+    for index, (answer, lone) in enumerate(zip(answers, alone)):
+        assert answer["score"] == pytest.approx(lone["score"], abs=1e-5)
         if index % 2:
             assert "explanation" not in answer
-        else:
-            assert " ".join(word["text"] for word in answer["explanation"]["words"]) == reviews[index]
+            continue
+        assert " ".join(word["text"] for word in answer["explanation"]["words"]) == reviews[index].replace(".", "")
+        assert [w["weight"] for w in answer["explanation"]["words"]] == pytest.approx(
+            [w["weight"] for w in lone["explanation"]["words"]], abs=2e-4)
+        assert [(s["start"], s["end"]) for s in answer["explanation"]["sentences"]] == [
+            (s["start"], s["end"]) for s in lone["explanation"]["sentences"]]

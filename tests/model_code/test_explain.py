@@ -225,3 +225,25 @@ def test_the_ngram_part_shares_each_weight_over_its_words_and_occurrences():
     assert shares.tolist() == pytest.approx([1.5, -1.0, -2.0, 0.5])
     ids, lengths = torch.tensor([[5, 17, 23, 5]]), torch.tensor([4])
     assert shares.sum().item() == pytest.approx((scorer(ids, lengths) - scorer.bias).item())
+
+
+def test_explanations_computed_together_match_each_review_explained_alone(predictor):
+    """The model server explains concurrent requests in one gradient pass (explain_many): padding
+    a review into a batch must not change its words' weights beyond float rounding, nor its
+    sentences, and the weights stay in the order of the reviews given."""
+    from sentiment_model.explain import EXPLAIN_BATCH, explain_many
+
+    reviews = ["Awful. But the music was wonderful!", "A wonderful, moving film.",
+               "Dull plot. Flat acting. I left early.", "zzqx", "Not bad at all, and the cast is superb. "
+               "The ending drags, but the first hour is a joy to watch."] * 3
+    scores = predictor.predict(reviews)
+    together = explain_many(predictor, reviews, scores)
+    assert len(reviews) > EXPLAIN_BATCH  # more than one gradient pass
+    for review, score, answer in zip(reviews, scores, together):
+        lone = explain(predictor, review, score)
+        assert [word["text"] for word in answer["words"]] == [word["text"] for word in lone["words"]]
+        assert [word["weight"] for word in answer["words"]] == pytest.approx([word["weight"] for word in lone["words"]],
+                                                                             abs=2e-4)
+        assert [(s["start"], s["end"]) for s in answer["sentences"]] == [(s["start"], s["end"]) for s in lone["sentences"]]
+        assert [s["probability"] for s in answer["sentences"]] == pytest.approx(
+            [s["probability"] for s in lone["sentences"]], abs=1e-5)

@@ -37,6 +37,7 @@ from sentiment_model.toolkit_adapter import ERROR_CONTENT_TYPE, error_answer, re
 
 DEFAULT_ENDPOINT_NAME = "local-sentiment"
 MAX_BATCH_REVIEWS = 64
+EXPLAINED_REVIEW_COST = 8
 ACCOUNT = "000000000000"
 
 
@@ -93,10 +94,12 @@ def load_model(model_path: Path, threads: int | None = None, progress=log) -> Lo
 
 class Batcher:
     """Runs predict_fn on worker threads; requests that arrive while a worker is busy are merged
-    into its next call. Merging needs input_fn's result to be a dataclass with a `texts` list and
-    predict_fn's to be a dict with a `scores` list in the same order, as model_code/inference.py
-    has them; anything else, and a request that asks for an explanation (of its own review), is
-    predicted one request at a time."""
+    into its next call, plain requests with plain ones and explained ones with explained ones.
+    Merging needs input_fn's result to be a dataclass with a `texts` list (and an `explain`
+    flag) and predict_fn's to be a dict whose PER_TEXT lists follow the texts' order, as
+    sentiment_model.serving has them; anything else is predicted one request at a time."""
+
+    PER_TEXT = ("scores", "explanations")
 
     def __init__(self, handlers, model, workers: int = 1, max_batch: int = MAX_BATCH_REVIEWS):
         self.handlers = handlers
@@ -121,8 +124,16 @@ class Batcher:
 
     @staticmethod
     def _mergeable(data) -> bool:
-        return (dataclasses.is_dataclass(data) and isinstance(getattr(data, "texts", None), list)
-                and not getattr(data, "explain", False))
+        return dataclasses.is_dataclass(data) and isinstance(getattr(data, "texts", None), list)
+
+    @staticmethod
+    def _size(data) -> int:
+        """A request's share of a batch: its reviews, an explained one counting as
+        EXPLAINED_REVIEW_COST (its gradient pass costs about that many plain reviews), so that
+        one batch holds at most a few explained reviews and the requests queued behind it wait
+        tens of milliseconds, not seconds."""
+        reviews = len(getattr(data, "texts", ())) or 1
+        return reviews * (EXPLAINED_REVIEW_COST if getattr(data, "explain", False) else 1)
 
     def _run(self) -> None:
         while True:
@@ -130,7 +141,7 @@ class Batcher:
             if first is None:
                 return
             batch = [first]
-            size = len(getattr(batch[0][0], "texts", ())) or 1
+            size = self._size(first[0])
             while size < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
@@ -140,18 +151,19 @@ class Batcher:
                     self._queue.put(None)
                     break
                 batch.append(item)
-                size += len(getattr(item[0], "texts", ())) or 1
+                size += self._size(item[0])
             self._predict(batch)
 
     def _predict(self, batch) -> None:
-        mergeable = [item for item in batch if self._mergeable(item[0])]
         alone = [item for item in batch if not self._mergeable(item[0])]
-        if len(mergeable) < 2:
-            alone, mergeable = alone + mergeable, []
         for data, future in alone:
             self._predict_one(data, future)
-        if mergeable:
-            self._predict_merged(mergeable)
+        for explained in (False, True):
+            group = [item for item in batch if self._mergeable(item[0]) and bool(getattr(item[0], "explain", False)) == explained]
+            if len(group) == 1:
+                self._predict_one(*group[0])
+            elif group:
+                self._predict_merged(group)
 
     def _predict_merged(self, mergeable) -> None:
         texts = [text for data, _ in mergeable for text in data.texts]
@@ -159,9 +171,8 @@ class Batcher:
         self.calls += 1
         try:
             prediction = self.handlers.predict_fn(merged, self.model)
-            scores = prediction["scores"]
-            if len(scores) != len(texts):
-                raise TypeError("predict_fn returned a different number of scores")
+            if any(len(prediction.get(key, texts)) != len(texts) for key in self.PER_TEXT):
+                raise TypeError("predict_fn returned a different number of answers than texts")
         except Exception:  # one call each instead, so a bad request fails alone
             for data, future in mergeable:
                 self._predict_one(data, future)
@@ -169,8 +180,8 @@ class Batcher:
         start = 0
         for data, future in mergeable:
             end = start + len(data.texts)
-            future.set_result({**prediction, "scores": scores[start:end],
-                               **({"shape": data.shape} if hasattr(data, "shape") else {})})
+            own = {key: prediction[key][start:end] for key in self.PER_TEXT if key in prediction}
+            future.set_result({**prediction, **own, **({"shape": data.shape} if hasattr(data, "shape") else {})})
             start = end
 
     def _predict_one(self, data, future: Future) -> None:
