@@ -9,11 +9,15 @@ server shows as latency rather than as a quietly lower rate. Every minute prints
 minute's figures; the end prints errors, p50/p99, the achieved rate and the resident memory of
 the stack's processes at start and end.
 
-Targets (issue 6): 5 minutes at 200 requests/s, 0 errors, p99 100 ms or less, memory growth
-under 50 MB.
+--explain-share sends that share of the requests as the website does, asking for an explanation
+(1 is the site's own mix); plain and explained requests are then reported apart as well.
+
+Targets: 5 minutes at 200 requests/s, 0 errors, p99 100 ms or less, memory growth under 50 MB
+(plain requests).
 
     sentiment soak                               # models/default, 200/s for 5 minutes
     sentiment soak --rate 100 --duration 60 --model build/model
+    sentiment soak --rate 20 --explain-share 1   # the site's mix
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from sentiment.checks.bench_local import (
     chosen_reviews,
     post,
     process_tree,
+    request_bodies,
     time_to_first_prediction,
 )
 from sentiment.local.servers import LOCALHOST, free_port, stop_process
@@ -65,31 +70,35 @@ def process_name(pid: int) -> str:
 
 @dataclass
 class Results:
-    """Per request: (due time, latency from due time, status); appended by the client threads."""
-    records: list[tuple[float, float, int]] = field(default_factory=list)
+    """Per request: (due time, latency from due time, status, explained); appended by the client
+    threads."""
+    records: list[tuple[float, float, int, bool]] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, due: float, latency: float, status: int, answer: bytes) -> None:
+    def add(self, due: float, latency: float, status: int, answer: bytes, explained: bool = False) -> None:
         with self.lock:
-            self.records.append((due, latency, status))
+            self.records.append((due, latency, status, explained))
             if status != 200 and len(self.error_samples) < 5:
                 self.error_samples.append(f"{status} {answer[:120]!r}")
 
-    def summary(self, begin: float, end: float) -> dict:
+    def summary(self, begin: float, end: float, explained: bool | None = None) -> dict:
+        """Figures of the requests due in [begin, end): all of them, or only the explained
+        (explained=True) or plain (False) ones."""
         with self.lock:
-            chosen = [r for r in self.records if begin <= r[0] < end]
-        ok = sorted(latency for _, latency, status in chosen if status == 200)
+            chosen = [r for r in self.records if begin <= r[0] < end and explained in (None, r[3])]
+        ok = sorted(latency for _, latency, status, _ in chosen if status == 200)
         seconds = max(1e-9, end - begin)
         return {"requests": len(chosen), "ok": len(ok), "errors": len(chosen) - len(ok),
                 "rps": len(ok) / seconds, "p50_ms": percentile(ok, 50) * 1000,
                 "p99_ms": percentile(ok, 99) * 1000, "max_ms": (ok[-1] * 1000) if ok else float("nan")}
 
 
-def run_schedule(api_port: int, bodies: list[bytes], rate: float, begin: float, end: float,
-                 clients: int, results: Results) -> None:
+def run_schedule(api_port: int, bodies: dict[bool, list[bytes]], rate: float, begin: float, end: float,
+                 clients: int, results: Results, explain_share: float = 0.0) -> None:
     """Client threads take the next due slot in turn; a thread that finds its slot already past
-    sends at once (the latency then includes the lateness)."""
+    sends at once (the latency then includes the lateness). bodies[True] are explained requests,
+    sent for explain_share of the slots."""
     next_slot = [0]
     slot_lock = threading.Lock()
 
@@ -106,13 +115,15 @@ def run_schedule(api_port: int, bodies: list[bytes], rate: float, begin: float, 
             wait = due - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
+            explained = rng.random() < explain_share
+            kind = bodies[explained]
             try:
-                status, answer = post(connection, bodies[rng.randrange(len(bodies))])
+                status, answer = post(connection, kind[rng.randrange(len(kind))])
             except (OSError, http.client.HTTPException) as error:
                 status, answer = 0, str(error).encode()
                 connection.close()
                 connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=30)
-            results.add(due, time.perf_counter() - due, status, answer)
+            results.add(due, time.perf_counter() - due, status, answer, explained)
         connection.close()
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
@@ -129,6 +140,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=300, help="seconds of measured load (default: 300)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds at the same rate before measuring (default: 10)")
     parser.add_argument("--clients", type=int, default=32, help="client threads sharing the schedule (default: 32)")
+    parser.add_argument("--explain-share", type=float, default=0.0,
+                        help="share of requests that ask for an explanation, as the website's all do; 1 is the "
+                             "site's mix (default: 0)")
     add_review_arguments(parser)
     parser.add_argument("--p99-target-ms", type=float, default=100, help="p99 target (default: 100)")
     parser.add_argument("--memory-bound-mb", type=float, default=50, help="allowed resident memory growth (default: 50)")
@@ -140,8 +154,11 @@ def main(argv=None) -> int:
     if not Path(args.model).exists():
         print(f"error: {args.model}: no such model directory or model.tar.gz", file=sys.stderr)
         return 2
+    if not 0 <= args.explain_share <= 1:
+        print(f"error: --explain-share must be between 0 and 1, got {args.explain_share}", file=sys.stderr)
+        return 2
     reviews, described = chosen_reviews(args)
-    bodies = [json.dumps({"review": review}).encode() for review in reviews]
+    bodies = {explained: request_bodies(reviews, explained) for explained in (False, True)}
     load_before = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load_before[0]:.2f} / {load_before[1]:.2f} / "
           f"{load_before[2]:.2f} (1/5/15 min) before the run", flush=True)
@@ -160,7 +177,8 @@ def main(argv=None) -> int:
         start = time.perf_counter() + 0.2
         measure_from, end = start + args.warmup, start + args.warmup + args.duration
         load = threading.Thread(target=run_schedule, daemon=True,
-                                args=(ports[1], bodies, args.rate, start, end, args.clients, results))
+                                args=(ports[1], bodies, args.rate, start, end, args.clients, results,
+                                      args.explain_share))
         load.start()
         time.sleep(max(0.0, measure_from - time.perf_counter()))
         memory_start = {pid: resident_bytes(pid) for pid in pids}
@@ -185,6 +203,12 @@ def main(argv=None) -> int:
           f"(asked {args.rate:.0f})")
     print(f"latency from the scheduled send: p50 {total['p50_ms']:.1f} ms, p99 {total['p99_ms']:.1f} ms, "
           f"max {total['max_ms']:.1f} ms")
+    kinds = {}
+    if 0 < args.explain_share < 1:
+        for explained, kind in ((False, "plain"), (True, "explained")):
+            kinds[kind] = part = results.summary(measure_from, end, explained)
+            print(f"  {kind}: {part['requests']} requests, errors {part['errors']}, {part['rps']:.1f} requests/s, "
+                  f"p50 {part['p50_ms']:.1f} ms, p99 {part['p99_ms']:.1f} ms")
     for pid in pids:
         print(f"resident memory {names[pid]}: {memory_start[pid] / MB:.1f} MB at start, "
               f"{memory_end[pid] / MB:.1f} MB at end ({growth[pid]:+.1f} MB)")
@@ -203,6 +227,7 @@ def main(argv=None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
             "rate": args.rate, "duration_s": args.duration, "clients": args.clients, "reviews": described,
+            "explain_share": args.explain_share, "by_kind": kinds,
             "load_average_before": load_before, "load_average_after": os.getloadavg(), **total,
             "memory_start_mb": {names[p]: memory_start[p] / MB for p in pids},
             "memory_end_mb": {names[p]: memory_end[p] / MB for p in pids},
