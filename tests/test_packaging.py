@@ -56,7 +56,9 @@ def installed_wheel(tmp_path_factory):
     [wheel] = (root / "dist").glob("*.whl")
     prefix = root / "prefix"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--prefix", str(prefix), str(wheel)],
+    # --ignore-installed: without it pip uninstalls this environment's own (editable) install first.
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-installed",
+                    "--prefix", str(prefix), str(wheel)],
                    check=True, capture_output=True)
     site = Path(sysconfig.get_paths(vars={"base": str(prefix), "platbase": str(prefix)})["purelib"])
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
