@@ -115,6 +115,11 @@ CASES: tuple[Case, ...] = (
     _refused("JSON reviews with a number", _json({"reviews": [POSITIVE, 3]}), JSON, 400, '"reviews"[1] must be a string'),
     _refused("malformed JSON", b'{"review": ', JSON, 400, "not valid JSON"),
     _refused("JSON nested too deeply", b"[" * 100_000, JSON, 400, "nested too deeply"),
+    # Python refuses to convert integers of more than 4,300 digits (a ValueError, not a JSON error).
+    _refused("JSON integer over the digit limit", b'{"review": "great", "explain": ' + b"9" * 5_000 + b"}", JSON, 400,
+             "too many digits"),
+    _refused("JSON lines integer over the digit limit", b"1" * 5_000 + b"\n", JSON_LINES, 400, "too many digits"),
+    _refused("JSON float with a long exponent", b'{"review": 1e' + b"9" * 5_000 + b"}", JSON, 400, "must be a string"),
     Case("JSON with review and reviews: review wins", _json({"review": POSITIVE, "reviews": [NEGATIVE]}), JSON),
     Case("JSON with extra fields", _json({"review": POSITIVE, "language": "en"}), JSON),
     # ---- JSON lines -----------------------------------------------------------------------------
