@@ -12,10 +12,18 @@ Environment:
     ALLOWED_ORIGINS    comma-separated exact origins that may call the API from a browser
     MAX_REVIEW_CHARS   longest review accepted (default 20000); longer ones get 413
     SAGEMAKER_CONNECT_TIMEOUT_S, SAGEMAKER_READ_TIMEOUT_S, SAGEMAKER_MAX_ATTEMPTS
-                       the client's timeouts and total attempts (defaults 2 s, 12 s, 2), read
-                       once at cold start. 12 s covers a serverless endpoint's cold start; two
-                       timed-out attempts plus back-off still end before API Gateway's 29 s
-                       integration timeout, so the caller gets our 504, not the gateway's
+                       the client's timeouts and its attempts in all, the first one included
+                       (botocore's total_max_attempts; defaults 2 s, 10 s, 2), read once at
+                       cold start
+
+Timeouts: API Gateway gives up on the integration after 29 s and answers its own 504. The worst
+case here, every attempt running into both timeouts plus botocore's back-off between them (at
+most 1 s before the second attempt, 2 s before the third), must end well before that, so that a
+caller gets our 504 {"error": "The sentiment model took too long to answer. ..."} and the line
+is logged; the stacks set the variables per endpoint mode and tests/stacks checks the sum. As a
+guard, a retry starts only if it could end, back-off included, before this invocation's
+deadline: 29 s or the function's remaining time, whichever ends first, less ANSWER_MARGIN_S;
+when it could not, the caller gets the last attempt's own error.
 """
 from __future__ import annotations
 
@@ -25,7 +33,9 @@ import json
 import logging
 import os
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 
 import boto3
 from botocore.config import Config
@@ -46,17 +56,55 @@ MAX_BODY_SLACK_BYTES = 4096
 PREFLIGHT_MAX_AGE_S = 600
 RETRY_AFTER_S = 5
 
+# API Gateway's integration timeout (REST APIs: 29 s).
+GATEWAY_TIMEOUT_S = 29.0
+# Left free at the end of an invocation: for answering, and for what API Gateway counted before
+# the handler started (a cold start's init, building the client).
+ANSWER_MARGIN_S = 3.0
+
 logger = logging.getLogger("predict_proxy")
+
+# When the endpoint's answer must be in (time.monotonic()), set by `handle` for the invocation it
+# runs; a context variable because the local API runs invocations on several threads at once.
+_answer_deadline: ContextVar[float | None] = ContextVar("answer_deadline", default=None)
+
 
 def client_config(environ) -> Config:
     """Timeouts, attempts and pool of the client, from the function's environment."""
     return Config(
         connect_timeout=float(environ.get("SAGEMAKER_CONNECT_TIMEOUT_S", "2")),
-        read_timeout=float(environ.get("SAGEMAKER_READ_TIMEOUT_S", "12")),
-        retries={"mode": "standard", "max_attempts": int(environ.get("SAGEMAKER_MAX_ATTEMPTS", "2"))},
+        read_timeout=float(environ.get("SAGEMAKER_READ_TIMEOUT_S", "10")),
+        # total_max_attempts counts the first try; botocore's max_attempts would count retries only.
+        retries={"mode": "standard", "total_max_attempts": int(environ.get("SAGEMAKER_MAX_ATTEMPTS", "2"))},
         max_pool_connections=int(environ.get("SAGEMAKER_MAX_POOL_CONNECTIONS", "32")),
         tcp_keepalive=True,
     )
+
+
+def max_backoff_s(attempts: int) -> float:
+    """The longest botocore's standard retry mode waits after attempt number `attempts` (its
+    truncated exponential back-off for throttling errors; other errors wait a twentieth of it)."""
+    return min(2.0 ** (attempts - 1), 20.0)
+
+
+def answer_deadline(context, now: float) -> float:
+    """The invocation's deadline: API Gateway's timeout or the function's remaining time (when the
+    context tells it), whichever ends first, less the margin for answering."""
+    budget_s = GATEWAY_TIMEOUT_S
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        budget_s = min(budget_s, remaining_ms() / 1000)
+    return now + budget_s - ANSWER_MARGIN_S
+
+
+def stop_retrying_past_deadline(attempt_s: float, attempts: int, **kwargs) -> bool | None:
+    """A needs-retry handler that runs before botocore's own: False (no retry) when one more
+    attempt of up to attempt_s, after the longest back-off, could end after the deadline; None
+    leaves the decision to botocore."""
+    deadline = _answer_deadline.get()
+    if deadline is not None and time.monotonic() + max_backoff_s(attempts) + attempt_s > deadline:
+        return False
+    return None
 
 
 def build_client(environ):
@@ -68,8 +116,13 @@ def build_client(environ):
         aws_session_token=environ.get("AWS_SESSION_TOKEN"),
         region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
     )
-    return session.client("sagemaker-runtime", endpoint_url=environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"),
-                          config=client_config(environ))
+    config = client_config(environ)
+    client = session.client("sagemaker-runtime", endpoint_url=environ.get("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"),
+                            config=config)
+    client.meta.events.register_first(
+        "needs-retry.sagemaker-runtime.InvokeEndpoint",
+        partial(stop_retrying_past_deadline, config.connect_timeout + config.read_timeout))
+    return client
 
 
 _client = None
@@ -354,6 +407,7 @@ def handle(event, context, environ, client) -> dict:
     """One API Gateway proxy event -> its proxy response, with settings from environ and the
     endpoint reached through client (the local API passes its own)."""
     started = time.perf_counter()
+    deadline = answer_deadline(context, time.monotonic())
     settings = load_settings(environ)
     event = event if isinstance(event, dict) else {}
     cors = cors_headers(header(event, "origin"), settings.allowed_origins)
@@ -369,7 +423,11 @@ def handle(event, context, environ, client) -> dict:
             raise ApiError(405, "Use POST to send a review.", "method_not_allowed")
         review, explain = extract_review(event, settings.max_review_chars)
         review_chars = len(review)
-        status, payload, kind = 200, invoke_endpoint(client, settings.endpoint_name, review, explain), "ok"
+        deadline_token = _answer_deadline.set(deadline)
+        try:
+            status, payload, kind = 200, invoke_endpoint(client, settings.endpoint_name, review, explain), "ok"
+        finally:
+            _answer_deadline.reset(deadline_token)
     except ApiError as error:
         status, payload, kind = error.status, {"error": error.message}, error.kind
     except Exception:  # a bug here must still answer in JSON, never with a stack trace

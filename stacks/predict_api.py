@@ -15,14 +15,17 @@ from stacks.nag import acknowledge
 
 LAMBDA_DIR = Path(__file__).resolve().parents[1] / "lambda"
 # API Gateway stops waiting for the integration after 29 s. The proxy's SageMaker client must
-# give up before that so the caller gets the proxy's own JSON error, and the function must
-# outlive the client. A serverless endpoint's cold start can take 20 s, so there the client
-# makes one long attempt; an always-on endpoint gets two shorter ones.
+# give up before that, with a few seconds to spare (a cold start of the function itself, the
+# answer), so the caller gets the proxy's own JSON error, and the function must outlive the
+# client. SAGEMAKER_MAX_ATTEMPTS counts every attempt, the first included. Worst cases: a
+# serverless endpoint's cold start can take 20 s, so there the client makes one long attempt,
+# 2 + 24 = 26 s; an always-on endpoint gets two shorter ones, 2 + 10, up to 1 s of back-off,
+# 2 + 10 = 25 s.
 FUNCTION_TIMEOUT = Duration.seconds(30)
 CLIENT_SETTINGS = {
     "serverless": {"SAGEMAKER_CONNECT_TIMEOUT_S": "2", "SAGEMAKER_READ_TIMEOUT_S": "24",
                    "SAGEMAKER_MAX_ATTEMPTS": "1"},
-    "realtime": {"SAGEMAKER_CONNECT_TIMEOUT_S": "2", "SAGEMAKER_READ_TIMEOUT_S": "12",
+    "realtime": {"SAGEMAKER_CONNECT_TIMEOUT_S": "2", "SAGEMAKER_READ_TIMEOUT_S": "10",
                  "SAGEMAKER_MAX_ATTEMPTS": "2"},
 }
 

@@ -2,9 +2,13 @@
 sagemaker-runtime API model, and every failure the endpoint can produce is mapped to the status
 and message the API contract promises, always with the CORS headers for an allowed origin."""
 import base64
+import contextlib
 import io
 import json
 import logging
+import socket
+import threading
+import time
 
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
@@ -298,3 +302,97 @@ def test_review_text_is_never_logged(stub, caplog):
     first = json.loads(caplog.records[0].getMessage())
     assert first["status"] == 200 and first["review_chars"] == len(secret) and first["latency_ms"] >= 0
     assert json.loads(caplog.records[1].getMessage())["status"] == 413
+
+
+# --- attempts and the deadline, against an endpoint that accepts and never answers -----------
+
+class SilentEndpoint:
+    """A TCP server that accepts every connection, reads what is sent and never answers; it
+    counts the HTTP requests it receives (one per attempt)."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.requests = 0
+        self.connections = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            threading.Thread(target=self._read, args=(connection,), daemon=True).start()
+
+    def _read(self, connection):
+        with contextlib.suppress(OSError):
+            while chunk := connection.recv(65536):
+                self.requests += chunk.count(b"POST /endpoints/")
+
+    def close(self):
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.fixture
+def silent_endpoint():
+    endpoint = SilentEndpoint()
+    yield endpoint
+    endpoint.close()
+
+
+def silent_environment(endpoint, attempts):
+    return {"ENDPOINT_NAME": ENDPOINT, "ALLOWED_ORIGINS": SITE, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+            "SAGEMAKER_CONNECT_TIMEOUT_S": "1", "SAGEMAKER_READ_TIMEOUT_S": "0.3",
+            "SAGEMAKER_MAX_ATTEMPTS": str(attempts)}
+
+
+class Context:
+    """A Lambda context with this much time left."""
+
+    def __init__(self, remaining_s):
+        self.deadline = time.monotonic() + remaining_s
+
+    def get_remaining_time_in_millis(self):
+        return int((self.deadline - time.monotonic()) * 1000)
+
+
+TIMEOUT_ANSWER = {"error": "The sentiment model took too long to answer. Please try again in a moment."}
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 3])
+def test_max_attempts_counts_every_attempt_and_the_caller_gets_our_504(silent_endpoint, attempts):
+    """SAGEMAKER_MAX_ATTEMPTS=N sends the request N times, not N + 1 (botocore's max_attempts
+    counts retries only): the stacks' worst case rests on it."""
+    environment = silent_environment(silent_endpoint, attempts)
+    response = predict_proxy.handle(event("A review."), Context(30), environment, predict_proxy.build_client(environment))
+
+    assert silent_endpoint.requests == attempts
+    assert response["statusCode"] == 504
+    assert json.loads(response["body"]) == TIMEOUT_ANSWER
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert_cors_for_site(response["headers"])
+
+
+def test_no_retry_starts_that_could_not_end_before_the_deadline(silent_endpoint):
+    """With 3 attempts allowed but a deadline 1 s away (after the margin for answering), one
+    attempt of up to 1.3 s fits and a retry after it does not: the caller gets our 504 in time."""
+    environment = silent_environment(silent_endpoint, 3)
+    client = predict_proxy.build_client(environment)
+    started = time.monotonic()
+    response = predict_proxy.handle(event("A review."), Context(predict_proxy.ANSWER_MARGIN_S + 1), environment, client)
+
+    assert silent_endpoint.requests == 1
+    assert time.monotonic() - started < 1
+    assert (response["statusCode"], json.loads(response["body"])) == (504, TIMEOUT_ANSWER)
+
+
+def test_the_deadline_is_api_gateway_timeout_when_the_function_has_longer():
+    assert predict_proxy.answer_deadline(Context(900), 100.0) == 100.0 + 29 - predict_proxy.ANSWER_MARGIN_S
+    assert predict_proxy.answer_deadline(Context(10), 100.0) == pytest.approx(100.0 + 10 - predict_proxy.ANSWER_MARGIN_S,
+                                                                              abs=0.01)
+    assert predict_proxy.answer_deadline(None, 100.0) == 100.0 + 29 - predict_proxy.ANSWER_MARGIN_S
