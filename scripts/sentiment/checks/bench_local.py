@@ -10,15 +10,24 @@ model server -> inference handlers) and print the figures the README quotes:
    plain at least 200 requests/s, 0 errors, p99 100 ms or less; explained at least 0.2 of the
    plain rate).
 
+3. with --hostile N: N clients send crafted reviews as fast as they are answered (20,000 characters
+   of unclosed tags, of one-letter sentences, of abbreviations, each asking for an explanation)
+   while one visitor sends an ordinary explained review every 100 ms: how long the crafted ones
+   take, and how long the visitor waits behind them (target: every ordinary review answered
+   within 1 s).
+
 Reviews are real IMDb test reviews when --data exists (cut to the API's limit; 1,314 characters
 on average), else, or with --short-reviews, a fixed set of one-sentence reviews.
 
     sentiment bench-local                            # models/default, 16 clients, 30 s per mix
     sentiment bench-local --clients 1,8,32 --duration 10 --mix plain,site
+    sentiment bench-local --hostile 3 --mix none --duration 20
+    sentiment bench-local --api-port 8081 --hostile 3 --mix none   # a stack that is already running
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import http.client
 import json
 import os
@@ -105,7 +114,7 @@ def time_to_first_prediction(model: str, ports: tuple[int, int, int], timeout: f
     body = json.dumps({"review": "A wonderful film."}).encode()
     while True:
         if stack.poll() is not None:
-            raise RuntimeError(f"local_stack.py exited with status {stack.returncode}")
+            raise RuntimeError(f"`sentiment local` exited with status {stack.returncode}")
         if time.perf_counter() - started > timeout:
             stop_process(stack)
             raise RuntimeError(f"no prediction within {timeout:.0f} s")
@@ -121,6 +130,88 @@ def time_to_first_prediction(model: str, ports: tuple[int, int, int], timeout: f
 
 
 MIXES = {"plain": False, "site": True}  # mix -> whether every request asks for an explanation
+# Shapes a visitor can send that once cost seconds to minutes of CPU (unclosed tags re-scanned by
+# an HTML parser, sentence splitting quadratic in the number of full stops), at the API's limit.
+CRAFTED_UNITS = {"unclosed tags": "<a ", "one-letter sentences": "a. ", "abbreviations": "Mr. "}
+ORDINARY_INTERVAL_S = 0.1
+ORDINARY_TARGET_S = 1.0
+
+
+def crafted_bodies(max_chars: int) -> dict[str, bytes]:
+    return {name: json.dumps({"review": (unit * (max_chars // len(unit) + 1))[:max_chars], "explain": True}).encode()
+            for name, unit in CRAFTED_UNITS.items()}
+
+
+def head_of_line(api_port: int, hostile: int, ordinary: list[str], duration: float, max_chars: int) -> dict:
+    """Latencies of crafted requests from `hostile` clients, and of ordinary explained reviews
+    sent every ORDINARY_INTERVAL_S meanwhile by one more client."""
+    crafted = list(crafted_bodies(max_chars).items())
+    ordinary_bodies = request_bodies(ordinary, explain=True)
+    end = time.perf_counter() + duration
+    crafted_seen: dict[str, list[tuple[int, float]]] = {name: [] for name, _ in crafted}
+    ordinary_seen: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def send(connection, body) -> tuple[int, float, http.client.HTTPConnection]:
+        started = time.perf_counter()
+        try:
+            status, _ = post(connection, body)
+        except (OSError, http.client.HTTPException):
+            status = 0
+            connection.close()
+            connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=60)
+        return status, time.perf_counter() - started, connection
+
+    def attacker(index: int) -> None:
+        connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=60)
+        turn = index
+        while time.perf_counter() < end:
+            name, body = crafted[turn % len(crafted)]
+            status, seconds, connection = send(connection, body)
+            with lock:
+                crafted_seen[name].append((status, seconds))
+            turn += 1
+        connection.close()
+
+    def visitor() -> None:
+        connection = http.client.HTTPConnection(LOCALHOST, api_port, timeout=60)
+        rng, due = random.Random(0), time.perf_counter() + 0.5  # the crafted requests start first
+        while due < end:
+            time.sleep(max(0.0, due - time.perf_counter()))
+            status, seconds, connection = send(connection, ordinary_bodies[rng.randrange(len(ordinary_bodies))])
+            ordinary_seen.append((status, seconds))
+            due = max(due + ORDINARY_INTERVAL_S, time.perf_counter())
+        connection.close()
+
+    threads = [threading.Thread(target=attacker, args=(i,), daemon=True) for i in range(hostile)]
+    threads.append(threading.Thread(target=visitor, daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    def figures(seen: list[tuple[int, float]]) -> dict:
+        times = sorted(seconds for _, seconds in seen)
+        statuses = collections.Counter(status for status, _ in seen)
+        return {"requests": len(seen), "statuses": dict(sorted(statuses.items())),
+                "p50_s": percentile(times, 50) if times else float("nan"),
+                "p99_s": percentile(times, 99) if times else float("nan"),
+                "max_s": times[-1] if times else float("nan")}
+
+    return {"hostile_clients": hostile, "crafted": {name: figures(seen) for name, seen in crafted_seen.items()},
+            "ordinary": figures(ordinary_seen)}
+
+
+def report_head_of_line(result: dict) -> bool:
+    for name, found in result["crafted"].items():
+        print(f"  crafted, {name}: {found['requests']} requests, statuses {found['statuses']}, "
+              f"p50 {found['p50_s']:.3f} s, max {found['max_s']:.3f} s")
+    ordinary = result["ordinary"]
+    met = ordinary["requests"] > 0 and ordinary["max_s"] <= ORDINARY_TARGET_S and set(ordinary["statuses"]) == {200}
+    print(f"ordinary explained reviews meanwhile: {ordinary['requests']} requests, statuses {ordinary['statuses']}, "
+          f"p50 {ordinary['p50_s']:.3f} s, p99 {ordinary['p99_s']:.3f} s, max {ordinary['max_s']:.3f} s "
+          f"(target: all answered 200 within {ORDINARY_TARGET_S:.0f} s): {'met' if met else 'MISSED'}")
+    return met
 
 
 def request_bodies(reviews: list[str], explain: bool) -> list[bytes]:
@@ -190,7 +281,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="concurrent clients, or several counts separated by commas (default: 16)")
     parser.add_argument("--mix", default="plain,site",
                         help="what the clients send, comma-separated: 'plain' requests, or the 'site' mix in "
-                             "which every request asks for an explanation (default: plain,site)")
+                             "which every request asks for an explanation; 'none' skips the load runs "
+                             "(default: plain,site)")
+    parser.add_argument("--hostile", type=int, default=0,
+                        help="also run N clients sending crafted reviews while one visitor sends ordinary ones "
+                             "(default: 0, no such run)")
+    parser.add_argument("--api-port", type=int,
+                        help="measure the API of a local stack that is already running on this port instead of "
+                             "starting one (no start-up figure, no CPU figures)")
     parser.add_argument("--duration", type=float, default=30, help="seconds of measured load per run (default: 30)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load first (default: 2)")
     add_review_arguments(parser)
@@ -201,9 +299,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--clients must be whole numbers separated by commas, got {args.clients!r}")
     if not args.clients or min(args.clients) < 1:
         parser.error("--clients must name at least one count of 1 or more")
-    args.mix = [value.strip() for value in args.mix.split(",") if value.strip()]
-    if not args.mix or set(args.mix) - set(MIXES):
-        parser.error(f"--mix must be plain, site or both, comma-separated, got {','.join(args.mix)!r}")
+    args.mix = [value.strip() for value in args.mix.split(",") if value.strip() and value.strip() != "none"]
+    if set(args.mix) - set(MIXES):
+        parser.error(f"--mix must be plain, site, both (comma-separated) or none, got {','.join(args.mix)!r}")
+    if not args.mix and not args.hostile:
+        parser.error("nothing to measure: --mix none needs --hostile")
     return args
 
 
@@ -223,42 +323,54 @@ def add_review_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not Path(args.model).exists():
+    if args.api_port is None and not Path(args.model).exists():
         print(f"error: {args.model}: no such model directory or model.tar.gz", file=sys.stderr)
         return 2
     reviews, described = chosen_reviews(args)
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cores, load average {load:.2f} before the run")
-    ports = (free_port(), free_port(), free_port())
+    stack, startup, api_port = None, None, args.api_port
+    if api_port is None:
+        ports = (free_port(), free_port(), free_port())
+        try:
+            stack, startup = time_to_first_prediction(args.model, ports, timeout=120)
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        api_port = ports[1]
+        print(f"start-up: first prediction answered {startup:.2f} s after running `sentiment local` "
+              f"(target <= 10 s): {'met' if startup <= 10 else 'MISSED'}")
+    runs, hostile = [], None
     try:
-        stack, startup = time_to_first_prediction(args.model, ports, timeout=120)
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"start-up: first prediction answered {startup:.2f} s after running local_stack.py "
-          f"(target <= 10 s): {'met' if startup <= 10 else 'MISSED'}")
-    runs = []
-    try:
-        stack_pids = process_tree(stack.pid)
+        stack_pids = process_tree(stack.pid) if stack else []
         for clients in args.clients:
             for mix in args.mix:
                 print(f"load: {clients} clients, {mix} requests, for {args.duration:.0f} s "
                       f"(after {args.warmup:.0f} s warm-up), {described}", flush=True)
                 stack_cpu, client_cpu = cpu_seconds(stack_pids), time.process_time()
-                result = load_test(ports[1], request_bodies(reviews, MIXES[mix]), clients, args.duration, args.warmup)
+                result = load_test(api_port, request_bodies(reviews, MIXES[mix]), clients, args.duration, args.warmup)
                 stack_cpu, client_cpu = cpu_seconds(stack_pids) - stack_cpu, time.process_time() - client_cpu
                 handled = max(1, result["requests_with_warmup"])
                 result.update(clients=clients, mix=mix, stack_cpu_ms_per_request=stack_cpu / handled * 1000,
                               client_cpu_ms_per_request=client_cpu / handled * 1000)
                 report(result)
                 runs.append(result)
+        if args.hostile:
+            print(f"head of line: {args.hostile} clients sending crafted {args.max_chars:,}-character reviews for "
+                  f"{args.duration:.0f} s, one visitor sending ordinary ones every {ORDINARY_INTERVAL_S * 1000:.0f} ms",
+                  flush=True)
+            hostile = head_of_line(api_port, args.hostile, FALLBACK_REVIEWS, args.duration, args.max_chars)
     finally:
-        stop_process(stack, timeout=10)
+        if stack is not None:
+            stop_process(stack, timeout=10)
     met = summarize(runs)
+    if hostile is not None:
+        met &= report_head_of_line(hostile)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"startup_s": startup, "reviews": described, "load_average": load,
-                                               "runs": runs, "targets_met": met}, indent=2) + "\n")
+                                               "runs": runs, "head_of_line": hostile, "targets_met": met},
+                                              indent=2) + "\n")
     # Figures that miss a target are a finding, not a failure; failed requests are.
     return 1 if any(run["errors"] for run in runs) else 0
 
