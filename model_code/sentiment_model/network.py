@@ -19,25 +19,31 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sentiment_model.ngrams import NgramScorer, batch_keys
+from sentiment_model.recipe import RECIPE, Recipe
+
+# The fields of the LSTM that the recipe (recipe.py) chooses; the n-gram fields describe the
+# parts attach_ngrams adds once they are fitted.
+LSTM_FIELDS = ("embedding_dim", "hidden_dim", "num_layers", "bidirectional", "dropout", "word_dropout", "readout")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """The network's shape, saved beside its weights (model_config.json). Defaults: the recipe's."""
     vocab_size: int
-    embedding_dim: int = 64
-    hidden_dim: int = 64
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.4
+    embedding_dim: int = RECIPE.embedding_dim
+    hidden_dim: int = RECIPE.hidden_dim
+    num_layers: int = RECIPE.num_layers
+    bidirectional: bool = RECIPE.bidirectional
+    dropout: float = RECIPE.dropout
     # Share of whole words hidden from the model at each training step, so it cannot lean on a
     # few memorised words (a film's title, an actor's name) and learns from the rest.
-    word_dropout: float = 0.0
+    word_dropout: float = RECIPE.word_dropout
     # "last": the final hidden state(s) (the original read-out, at the true length);
     # "pool": max and mean over the LSTM outputs of the real steps, plus the final states.
-    readout: str = "pool"
+    readout: str = RECIPE.readout
     # The n-gram part: how many n-grams it knows (0 = none) and their longest length in words.
     ngram_features: int = 0
-    ngram_order: int = 3
+    ngram_order: int = RECIPE.ngram_order
     # The short-text n-gram part: the same kind of scorer fitted on sentence windows only, so its
     # weights are on the scale of a sentence (0 = none; models before it have none).
     short_ngram_features: int = 0
@@ -50,8 +56,16 @@ class ModelConfig:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
+    def from_recipe(cls, vocab_size: int, recipe: Recipe = RECIPE) -> ModelConfig:
+        """The LSTM a recipe describes, before any n-gram part is attached."""
+        return cls(vocab_size=vocab_size, **{name: getattr(recipe, name) for name in LSTM_FIELDS})
+
+    @classmethod
     def load(cls, path: Path) -> ModelConfig:
         data = json.loads(Path(path).read_text())
+        # A saved model has every field of its day; one added since takes the value that model
+        # was trained with, not today's recipe: models before word dropout had none.
+        data.setdefault("word_dropout", 0.0)
         # Models of earlier versions name a bag-of-n-grams head that they had switched off.
         if not data.get("bigram_buckets", 0):
             data.pop("bigram_buckets", None)

@@ -23,7 +23,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,23 @@ from sentiment_model.dataset import DatasetError, EncodedSplit, load_dataset, lo
 from sentiment_model.network import LengthAwareCombiner, ModelConfig, SentimentLSTM, pad_batch
 from sentiment_model.ngrams import fit_ngram_scorer
 from sentiment_model.preprocessing import TextSettings
-from sentiment_model.recipe import RECIPE
+from sentiment_model.recipe import FIELDS, Recipe, bound_problem, flag_name
 from sentiment_model.sagemaker_job import ArgumentParser, EpochProgress, add_switch, flag, write_failure
 from sentiment_model.word_vectors import cooccurrence_vectors
+
+
+def add_recipe_flags(group, section: str) -> None:
+    """A flag per recipe field of the section ("model" or "training"), with the field's type,
+    choices, help and default; a boolean takes a value (`--windows false`), as the SageMaker
+    training toolkit renders one (`--windows True`)."""
+    for name, spec in FIELDS.items():
+        if spec.metadata["section"] != section:
+            continue
+        kind = type(spec.default)
+        shape = ({"choices": spec.metadata["choices"]} if spec.metadata["choices"]
+                 else {"type": flag if kind is bool else kind})
+        group.add_argument(f"--{flag_name(name)}", default=spec.default, **shape,
+                           help=f"{spec.metadata['help']} (default: %(default)s)")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,77 +67,25 @@ def parse_args(argv=None) -> argparse.Namespace:
                        help="where the model directory is written (default: $SM_MODEL_DIR or build/model)")
     paths.add_argument("--output-data-dir", default=env("SM_OUTPUT_DATA_DIR", "build/output"),
                        help="extra outputs: metrics and plot copies (default: $SM_OUTPUT_DATA_DIR or build/output)")
-    model = parser.add_argument_group("model")
-    model.add_argument("--embedding-dim", type=int, default=RECIPE.embedding_dim, help="word embedding size (default: %(default)s)")
-    model.add_argument("--hidden-dim", type=int, default=RECIPE.hidden_dim, help="LSTM hidden size per direction (default: %(default)s)")
-    model.add_argument("--num-layers", type=int, default=1, help="stacked LSTM layers (default: 1)")
-    model.add_argument("--bidirectional", type=flag, default=True, help="read both directions (default: true)")
-    model.add_argument("--readout", choices=("pool", "last"), default="pool",
-                       help="'pool': max+mean over steps plus final states; 'last': final states (default: pool)")
-    model.add_argument("--dropout", type=float, default=RECIPE.dropout, help="dropout before the classifier (default: %(default)s)")
-    model.add_argument("--word-dropout", type=float, default=RECIPE.word_dropout,
-                       help="share of whole words hidden at each training step (default: %(default)s)")
-    model.add_argument("--ngram-order", type=int, default=RECIPE.ngram_order,
-                       help="longest n-gram of the NB-weighted n-gram part, 0 = LSTM alone (default: %(default)s)")
-    model.add_argument("--ngram-min-count", type=int, default=RECIPE.ngram_min_count,
-                       help="n-grams kept: those in at least this many training texts (default: %(default)s)")
-    model.add_argument("--ngram-l2", type=float, default=RECIPE.ngram_l2,
-                       help="L2 penalty of the n-gram part's logistic regression (default: %(default)s)")
-    model.add_argument("--short-ngrams", type=flag, default=RECIPE.short_ngrams,
-                       help="add the short-text n-gram part, fitted on the sentence windows alone "
-                            "(needs --windows and a validation split; default: %(default)s)")
-    model.add_argument("--short-ngram-min-count", type=int, default=RECIPE.short_ngram_min_count,
-                       help="n-grams the short-text part keeps: those in at least this many windows "
-                            "(default: %(default)s)")
-    model.add_argument("--short-ngram-l2", type=float, default=RECIPE.short_ngram_l2,
-                       help="L2 penalty of the short-text n-gram part (default: %(default)s)")
-    model.add_argument("--word-vectors", choices=("ppmi", "random"), default=RECIPE.word_vectors,
-                       help="embedding start: 'ppmi', vectors from word co-occurrences in the training "
-                            "reviews (model_code/word_vectors.py), or 'random' (default: %(default)s)")
-    model.add_argument("--context-window", type=int, default=RECIPE.context_window,
-                       help="words either side counted as context for --word-vectors ppmi (default: %(default)s)")
-    fit = parser.add_argument_group("training")
-    fit.add_argument("--windows", type=flag, default=RECIPE.windows,
-                     help="also learn from the sentence windows of the training reviews (train_windows), "
-                          "for short texts (default: %(default)s)")
-    fit.add_argument("--epochs", type=int, default=RECIPE.epochs, help="maximum epochs (default: %(default)s)")
-    fit.add_argument("--batch-size", type=int, default=RECIPE.batch_size, help="reviews per step (default: %(default)s)")
-    fit.add_argument("--lr", type=float, default=RECIPE.lr, help="peak Adam learning rate (default: %(default)s)")
-    fit.add_argument("--weight-decay", type=float, default=RECIPE.weight_decay, help="AdamW weight decay (default: %(default)s)")
-    fit.add_argument("--adversarial", type=float, default=RECIPE.adversarial,
-                     help="adversarial training: also learn each batch with its embeddings moved this far "
-                          "(L2 norm per review) in the direction that raises the loss; costs a second "
-                          "forward and backward pass per batch, 0 = off (default: %(default)s)")
-    fit.add_argument("--clip", type=float, default=RECIPE.clip, help="gradient norm clip (default: %(default)s)")
-    fit.add_argument("--patience", type=int, default=RECIPE.patience,
-                     help="stop after this many epochs without a better validation accuracy (default: %(default)s)")
-    fit.add_argument("--average-last", type=int, default=RECIPE.average_last,
-                     help="also try the average of the last N epochs' weights and keep it if it scores "
-                          "better on validation, 0 = off (default: %(default)s)")
-    fit.add_argument("--max-minutes", type=float, default=0,
+    add_recipe_flags(parser.add_argument_group("model (the recipe: sentiment_model/recipe.py)"), "model")
+    add_recipe_flags(parser.add_argument_group("training (the recipe: sentiment_model/recipe.py)"), "training")
+    run = parser.add_argument_group("this run")
+    run.add_argument("--max-minutes", type=float, default=0,
                      help="stop after the epoch that passes this wall-clock budget, 0 = none (default: 0)")
-    add_switch(fit, "--fit-all",
+    add_switch(run, "--fit-all",
                help="train on the training and validation reviews together, for a final model once "
                     "the recipe has been chosen on validation: runs every epoch and keeps the last "
                     "(the mean of the last --average-last epochs if that is above 1); no validation "
                     "figures, since nothing is held out")
-    fit.add_argument("--seed", type=int, default=RECIPE.seed, help="random seed (default: %(default)s)")
-    fit.add_argument("--threads", type=int, default=0, help="torch CPU threads, 0 = all cores (default: 0)")
-    add_switch(fit, "--dry-run", help="seconds-long smoke run: one epoch of at most 3 batches")
-    add_switch(fit, "--quiet", help="no progress within an epoch (a bar on a terminal, else a line "
+    run.add_argument("--threads", type=int, default=0, help="torch CPU threads, 0 = all cores (default: 0)")
+    add_switch(run, "--dry-run", help="seconds-long smoke run: one epoch of at most 3 batches")
+    add_switch(run, "--quiet", help="no progress within an epoch (a bar on a terminal, else a line "
                                     "per tenth of the epoch)")
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "num_layers", "context_window",
-                 "ngram_min_count", "short_ngram_min_count"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 <= args.ngram_order <= 3:
-        parser.error("--ngram-order must be 0 (no n-gram part), 1, 2 or 3")
-    if args.adversarial < 0:
-        parser.error("--adversarial must be 0 (off) or more")
-    for name in ("dropout", "word_dropout"):
-        if not 0 <= getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be in [0, 1)")
+    for name in FIELDS:
+        problem = bound_problem(name, getattr(args, name))
+        if problem:
+            parser.error(f"--{flag_name(name)} {problem}")
     return args
 
 
@@ -280,86 +242,145 @@ def plot_curve(history: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-def train(args: argparse.Namespace) -> dict:
-    started = time.perf_counter()
-    seed_everything(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+@dataclass
+class TrainingData:
+    """What training reads, shaped by --fit-all and --windows."""
+    train: EncodedSplit  # what the LSTM and the n-gram part learn from
+    validation: EncodedSplit | None  # held-out reviews: early stopping and the combining layer
+    validation_short: EncodedSplit | None  # held-out snippets, for the combining layer
+    windows: EncodedSplit | None  # the sentence windows, for the short-text n-gram part
+    word_texts: EncodedSplit  # the reviews whose words the word vectors are learned from
+    unlabelled: EncodedSplit | None
+    vocabulary: list
+    settings: TextSettings
+    manifest: dict
 
-    # Load data ---------------------------------------------------------------------------
+
+def load_training_data(args: argparse.Namespace) -> TrainingData:
     splits, vocabulary, settings_json, manifest = load_dataset(Path(args.data_dir))
-    settings = TextSettings.from_json(settings_json)
     train_split, validation_split = splits["train"], splits["validation"]
     short_split = splits.get("validation_short")
-    texts_split = train_split  # the reviews whose words the word vectors are learned from
     if args.fit_all:
         train_split = concatenate(train_split, validation_split)
-        texts_split = train_split
         validation_split, short_split = None, None
         print("fitting on training + validation reviews: every epoch runs, nothing is held out", flush=True)
+    word_texts = train_split
     if args.windows:
         if "train_windows" not in splits:
             raise DatasetError(f"{args.data_dir}: no train_windows split for --windows; prepare it again "
                                "with this version of `sentiment prepare`, or pass --windows false")
         train_split = concatenate(train_split, splits["train_windows"])
-    unlabelled = load_unlabelled(Path(args.unlabelled_dir), manifest) if args.unlabelled_dir else None
-    print(f"data: {len(train_split)} training texts, {len(validation_split or [])} validation reviews, "
-          f"{len(short_split or [])} validation snippets, {len(unlabelled or [])} unlabelled reviews, "
-          f"vocabulary {len(vocabulary) + 2}, text mode {settings.mode}", flush=True)
+    data = TrainingData(
+        train=train_split, validation=validation_split, validation_short=short_split,
+        windows=splits.get("train_windows") if args.windows else None, word_texts=word_texts,
+        unlabelled=load_unlabelled(Path(args.unlabelled_dir), manifest) if args.unlabelled_dir else None,
+        vocabulary=vocabulary, settings=TextSettings.from_json(settings_json), manifest=manifest)
+    print(f"data: {len(data.train)} training texts, {len(data.validation or [])} validation reviews, "
+          f"{len(data.validation_short or [])} validation snippets, {len(data.unlabelled or [])} unlabelled "
+          f"reviews, vocabulary {len(vocabulary) + 2}, text mode {data.settings.mode}", flush=True)
+    return data
 
-    # Build model -------------------------------------------------------------------------
-    config = ModelConfig(
-        vocab_size=len(vocabulary) + 2, embedding_dim=args.embedding_dim, hidden_dim=args.hidden_dim,
-        num_layers=args.num_layers, bidirectional=args.bidirectional, dropout=args.dropout,
-        word_dropout=args.word_dropout,
-        readout=args.readout)
-    model = SentimentLSTM(config)
+
+def build_model(args: argparse.Namespace, data: TrainingData) -> SentimentLSTM:
+    """The LSTM the recipe describes, its embeddings started from word vectors with --word-vectors ppmi."""
+    recipe = Recipe(**{name: getattr(args, name) for name in FIELDS})
+    model = SentimentLSTM(ModelConfig.from_recipe(len(data.vocabulary) + 2, recipe))
     if args.word_vectors == "ppmi":
-        vectors_started = time.perf_counter()
-        corpus = texts_split if unlabelled is None else concatenate(texts_split, unlabelled)
-        vectors = cooccurrence_vectors(corpus.ids, corpus.offsets, config.vocab_size,
-                                       config.embedding_dim, window=args.context_window, seed=args.seed)
+        started = time.perf_counter()
+        corpus = data.word_texts if data.unlabelled is None else concatenate(data.word_texts, data.unlabelled)
+        vectors = cooccurrence_vectors(corpus.ids, corpus.offsets, model.config.vocab_size,
+                                       model.config.embedding_dim, window=args.context_window, seed=args.seed)
         seen_words = vectors.norm(dim=1) > 0
         with torch.no_grad():
             model.embedding.weight[seen_words] = vectors[seen_words]
         print(f"word vectors: {int(seen_words.sum()):,} words from co-occurrences in {len(corpus):,} reviews "
-              f"in {time.perf_counter() - vectors_started:.0f} s", flush=True)
-    print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {asdict(config)}", flush=True)
+              f"in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters, {asdict(model.config)}", flush=True)
+    return model
+
+
+def backward(model: SentimentLSTM, loss_fn, ids, lengths, labels,
+             adversarial: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backpropagates the batch's loss and returns its logits and loss. With adversarial > 0
+    (Miyato, Dai and Goodfellow, ICLR 2017) the same batch goes again with its embeddings pushed
+    that far (L2 norm per review) in the direction that raises the loss most, so the model
+    learns to keep its answer under small changes of the words' vectors."""
+    with embedding_hook(model, capture=bool(adversarial)) as embedded:
+        logits, loss = batch_loss(model, loss_fn, ids, lengths, labels)
+        loss.backward()
+    if adversarial:
+        gradient = embedded["output"].grad.detach()
+        norms = gradient.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)
+        with embedding_hook(model, shift=adversarial * gradient / norms):
+            batch_loss(model, loss_fn, ids, lengths, labels)[1].backward()
+    return logits, loss
+
+
+@dataclass
+class Candidates:
+    """The weights training may end with: the best epoch's on validation (the latest epoch's
+    when nothing is held out), and the last `average_last` epochs', whose mean may do better."""
+    average_last: int
+    best_state: dict | None = None
+    best_accuracy: float = -1.0
+    best_epoch: int = 0
+    stale: int = 0  # epochs since the best one
+    recent_states: list[dict] = field(default_factory=list)
+
+    def observe(self, model: SentimentLSTM, epoch: int, validation_accuracy: float | None) -> None:
+        if self.average_last > 1:
+            self.recent_states = (self.recent_states + [copy.deepcopy(model.state_dict())])[-self.average_last:]
+        if validation_accuracy is None:
+            self.best_state, self.best_epoch = copy.deepcopy(model.state_dict()), epoch
+        elif validation_accuracy > self.best_accuracy:
+            self.best_state, self.best_epoch = copy.deepcopy(model.state_dict()), epoch
+            self.best_accuracy, self.stale = validation_accuracy, 0
+        else:
+            self.stale += 1
+
+
+def epoch_record(model: SentimentLSTM, validation: EncodedSplit | None, epoch: int, loss_sum: float,
+                 correct: int, seen: int, started: float) -> dict:
+    """The epoch's figures on its training batches and on validation, printed and returned."""
+    held_out = evaluate(model, validation) if validation else {"loss": None, "accuracy": None}
+    record = {
+        "epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
+        "validation_loss": held_out["loss"], "validation_accuracy": held_out["accuracy"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    held_out = (f"validation loss {record['validation_loss']:.4f} acc {record['validation_accuracy']:.4f}"
+                if validation else "nothing held out")
+    print(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
+          f"{held_out} | {record['seconds']:.0f} s", flush=True)
+    return record
+
+
+def fit_lstm(model: SentimentLSTM, data: TrainingData, args: argparse.Namespace,
+             started: float) -> tuple[list[dict], Candidates]:
+    """The LSTM alone, epoch by epoch: AdamW on a one-cycle schedule over batches of similar
+    lengths, validation after every epoch, early stopping. Returns each epoch's figures and the
+    weights worth keeping."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
     rng = random.Random(args.seed)
     epochs = 1 if args.dry_run else args.epochs
-    steps_per_epoch = math.ceil(len(train_split) / args.batch_size)
+    steps_per_epoch = math.ceil(len(data.train) / args.batch_size)
     if args.dry_run:
         steps_per_epoch = min(steps_per_epoch, 3)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
-
-    # Train -------------------------------------------------------------------------------
     history: list[dict] = []
-    recent_states: list[dict] = []
-    best_state, best_accuracy, best_epoch, stale = None, -1.0, 0, 0
+    candidates = Candidates(average_last=args.average_last)
     for epoch in range(1, epochs + 1):
         model.train()
         epoch_started = time.perf_counter()
-        batches = length_bucketed_batches(train_split, args.batch_size, rng)[:steps_per_epoch]
+        batches = length_bucketed_batches(data.train, args.batch_size, rng)[:steps_per_epoch]
         loss_sum, correct, seen = 0.0, 0, 0
         progress = EpochProgress(len(batches), f"epoch {epoch}/{epochs}", quiet=args.quiet)
         for indices in batches:
-            ids, lengths, labels = tensors(train_split, indices)
+            ids, lengths, labels = tensors(data.train, indices)
             optimizer.zero_grad(set_to_none=True)
-            with embedding_hook(model, capture=bool(args.adversarial)) as embedded:
-                logits, loss = batch_loss(model, loss_fn, ids, lengths, labels)
-                loss.backward()
-            if args.adversarial:
-                # Adversarial training (Miyato, Dai and Goodfellow, ICLR 2017): the same batch
-                # again with its embeddings pushed a small step in the direction that raises the
-                # loss most, so the model learns to keep its answer under small changes of the
-                # words' vectors. The step is eps in L2 norm per review.
-                gradient = embedded["output"].grad.detach()
-                norms = gradient.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)
-                with embedding_hook(model, shift=args.adversarial * gradient / norms):
-                    batch_loss(model, loss_fn, ids, lengths, labels)[1].backward()
+            logits, loss = backward(model, loss_fn, ids, lengths, labels, args.adversarial)
             nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             optimizer.step()
             scheduler.step()
@@ -368,67 +389,84 @@ def train(args: argparse.Namespace) -> dict:
             seen += len(indices)
             progress.step(loss_sum / seen)
         progress.close()
-        validation = evaluate(model, validation_split) if validation_split else {"loss": None, "accuracy": None}
-        record = {
-            "epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
-            "validation_loss": validation["loss"], "validation_accuracy": validation["accuracy"],
-            "seconds": round(time.perf_counter() - epoch_started, 1),
-        }
-        history.append(record)
-        if args.average_last > 1:
-            recent_states = (recent_states + [copy.deepcopy(model.state_dict())])[-args.average_last:]
-        held_out = (f"validation loss {record['validation_loss']:.4f} acc {record['validation_accuracy']:.4f}"
-                    if validation_split else "nothing held out")
-        print(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f} | "
-              f"{held_out} | {record['seconds']:.0f} s", flush=True)
-        if validation_split is None:
-            best_state, best_epoch = copy.deepcopy(model.state_dict()), epoch
-        elif validation["accuracy"] > best_accuracy:
-            best_state, best_accuracy, best_epoch, stale = copy.deepcopy(model.state_dict()), validation["accuracy"], epoch, 0
-        else:
-            stale += 1
-            if stale >= args.patience:
-                print(f"early stop: no better validation accuracy for {stale} epochs", flush=True)
-                break
+        history.append(epoch_record(model, data.validation, epoch, loss_sum, correct, seen, epoch_started))
+        candidates.observe(model, epoch, history[-1]["validation_accuracy"])
+        if candidates.stale and candidates.stale >= args.patience:  # stale is 0 after a better epoch
+            print(f"early stop: no better validation accuracy for {candidates.stale} epochs", flush=True)
+            break
         if args.max_minutes and time.perf_counter() - started > args.max_minutes * 60:
             print(f"stopping: the {args.max_minutes} minute budget is spent", flush=True)
             break
+    return history, candidates
 
-    # Weight averaging: epochs near the end of the one-cycle schedule sit close together, and
-    # their mean often generalises better than any one of them.
-    averaged = None
-    selected = f"epoch {best_epoch}"
-    if len(recent_states) > 1:
-        mean_state = {name: sum(state[name].float() for state in recent_states) / len(recent_states)
-                      for name in recent_states[0]}
-        mean_label = f"average of epochs {history[-1]['epoch'] - len(recent_states) + 1}-{history[-1]['epoch']}"
-        if validation_split is None:
-            best_state, selected = mean_state, mean_label
+
+def choose_weights(model: SentimentLSTM, candidates: Candidates, history: list[dict],
+                   validation: EncodedSplit | None) -> tuple[str, float, dict | None]:
+    """Loads the weights to keep into the model: the best epoch's, or the mean of the last
+    epochs' when it scores better on validation (always, when nothing is held out). Epochs near
+    the end of the one-cycle schedule sit close together, and their mean often generalises
+    better than any one of them. Returns the kept weights' name and validation accuracy, and
+    the mean's validation figures."""
+    state, accuracy, averaged = candidates.best_state, candidates.best_accuracy, None
+    selected = f"epoch {candidates.best_epoch}"
+    recent = candidates.recent_states
+    if len(recent) > 1:
+        mean_state = {name: sum(weights[name].float() for weights in recent) / len(recent) for name in recent[0]}
+        mean_label = f"average of epochs {history[-1]['epoch'] - len(recent) + 1}-{history[-1]['epoch']}"
+        if validation is None:
+            state, selected = mean_state, mean_label
         else:
             model.load_state_dict(mean_state)
-            averaged = evaluate(model, validation_split)
-            print(f"average of the last {len(recent_states)} epochs: validation acc {averaged['accuracy']:.4f}",
-                  flush=True)
-            if averaged["accuracy"] > best_accuracy:
-                best_state, best_accuracy, selected = mean_state, averaged["accuracy"], mean_label
+            averaged = evaluate(model, validation)
+            print(f"average of the last {len(recent)} epochs: validation acc {averaged['accuracy']:.4f}", flush=True)
+            if averaged["accuracy"] > accuracy:
+                state, accuracy, selected = mean_state, averaged["accuracy"], mean_label
+    model.load_state_dict(state)
+    return selected, accuracy, averaged
 
-    model.load_state_dict(best_state)
 
-    # The n-gram part and the combining layer -----------------------------------------------
-    held_out = {name: split for name, split in (("validation", validation_split), ("validation_short", short_split))
+def save(model: SentimentLSTM, data: TrainingData, metrics: dict, args: argparse.Namespace) -> Path:
+    """The model directory (what SageMaker archives and serves, so code/ goes in), and the
+    metrics and training curve again under --output-data-dir."""
+    model_dir = Path(args.model_dir)
+    write_model_dir(model_dir, model, data.vocabulary, data.settings, metrics, with_code=True)
+    plot_curve(metrics["history"], model_dir / "training_curve.png")
+    output_dir = Path(args.output_data_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_curve(metrics["history"], output_dir / "training_curve.png")
+    return model_dir
+
+
+def train(args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    seed_everything(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    # Load data ---------------------------------------------------------------------------
+    data = load_training_data(args)
+
+    # Build model -------------------------------------------------------------------------
+    model = build_model(args, data)
+
+    # Fit the LSTM, then keep the best weights (early stopping, weight averaging) -----------
+    history, candidates = fit_lstm(model, data, args, started)
+    selected, validation_accuracy, averaged = choose_weights(model, candidates, history, data.validation)
+
+    # The n-gram parts and the combining layer ---------------------------------------------
+    held_out = {name: split for name, split in (("validation", data.validation),
+                                                ("validation_short", data.validation_short))
                 if split is not None and len(split)}
-    parts = {}
-    if args.ngram_order:
-        parts = add_ngram_part(model, train_split, splits.get("train_windows") if args.windows else None,
-                               held_out, args)
-        if validation_split is not None:
-            best_accuracy = parts["validation"]["model"]
+    parts = add_ngram_part(model, data.train, data.windows, held_out, args) if args.ngram_order else {}
+    if args.ngram_order and data.validation is not None:
+        validation_accuracy = parts["validation"]["model"]
 
     # Save --------------------------------------------------------------------------------
     metrics = {
-        "best_epoch": best_epoch,
+        "best_epoch": candidates.best_epoch,
         "selected_weights": selected,
-        "validation_accuracy": best_accuracy if validation_split else None,
+        "validation_accuracy": validation_accuracy if data.validation else None,
         "fit_on_validation_reviews": bool(args.fit_all),
         "averaged_validation_accuracy": averaged["accuracy"] if averaged else None,
         "validation_by_part": parts,
@@ -436,19 +474,11 @@ def train(args: argparse.Namespace) -> dict:
         "history": history,
         "training_seconds": round(time.perf_counter() - started, 1),
         "hyperparameters": {k: v for k, v in vars(args).items() if not k.endswith("_dir")},
-        "dataset": {"splits": manifest["splits"], "source": manifest["source"], "files": manifest["files"]},
+        "dataset": {key: data.manifest[key] for key in ("splits", "source", "files")},
     }
-    model_dir = Path(args.model_dir)
-    # The model folder of a training job is what SageMaker archives and serves: code/ goes in.
-    write_model_dir(model_dir, model, vocabulary, settings, metrics, with_code=True)
-    plot_curve(history, model_dir / "training_curve.png")
-    output_dir = Path(args.output_data_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    plot_curve(history, output_dir / "training_curve.png")
-    kept = f"validation accuracy {best_accuracy:.4f}" if validation_split else "trained on every review"
-    print(f"{kept} ({selected}); "
-          f"model written to {model_dir} in {metrics['training_seconds']:.0f} s", flush=True)
+    model_dir = save(model, data, metrics, args)
+    kept = f"validation accuracy {validation_accuracy:.4f}" if data.validation else "trained on every review"
+    print(f"{kept} ({selected}); model written to {model_dir} in {metrics['training_seconds']:.0f} s", flush=True)
     return metrics
 
 
