@@ -11,6 +11,7 @@ therefore kept out of cdk.json's top level.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -18,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
+from sentiment_model import recipe  # model_code/: the one statement of the training recipe
 from sentiment_model.dataset import has_unlabelled, unlabelled_folder  # model_code/: the dataset layout
-from sentiment_model.recipe import RECIPE  # model_code/: the one statement of the training recipe
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +29,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TRAINING_BUDGET_MINUTES = 50
 # The job stops its own loop this long before SageMaker's hard stop so it can save the model.
 TRAINING_SAVE_MARGIN_MINUTES = 5
+# The recipe fields the training job names in its hyperparameters even when not overridden, as
+# it always has: the job's name is a hash of its hyperparameters, so naming more or fewer would
+# retrain an unchanged model. The other fields train at the recipe's value by train.py's defaults.
+STATED_RECIPE_FIELDS = ("epochs", "batch_size", "embedding_dim", "word_vectors", "adversarial", "hidden_dim",
+                        "lr", "patience", "seed")
 
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365)
 ENDPOINT_MODES = ("serverless", "realtime")
@@ -60,16 +66,10 @@ class DeploymentConfig:
     training_instance_type: str = "ml.c5.2xlarge"
     training_use_spot: bool = False
     training_max_runtime_minutes: int = 45
-    # The training job's hyperparameters: model_code/recipe.py's unless the context says otherwise.
-    epochs: int = RECIPE.epochs
-    batch_size: int = RECIPE.batch_size
-    embedding_dim: int = RECIPE.embedding_dim
-    word_vectors: str = RECIPE.word_vectors
-    adversarial: float = RECIPE.adversarial
-    hidden_dim: int = RECIPE.hidden_dim
-    lr: float = RECIPE.lr
-    patience: int = RECIPE.patience
-    seed: int = RECIPE.seed
+    # The training job trains the recipe (model_code/sentiment_model/recipe.py); these are this
+    # deployment's overrides of it, recipe field -> value, each set by the field's camelCase key
+    # (`-c batchSize=32`, `-c weightDecay=0.1`).
+    recipe_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # Quality gate: a model scoring below this on its validation split is not deployed (0: off).
     min_validation_accuracy: float = DEFAULT_MIN_VALIDATION_ACCURACY
     # Serving. Empty: sentiment-<stage>.
@@ -106,6 +106,9 @@ class DeploymentConfig:
     dev: bool = False
 
     def __post_init__(self) -> None:
+        # Checked here too for a config built in code; from_context's arrive parsed already.
+        object.__setattr__(self, "recipe_overrides", {name: _recipe_field(name)(name, value)
+                                                      for name, value in self.recipe_overrides.items()})
         if not self.endpoint_name:
             object.__setattr__(self, "endpoint_name", self.name_prefix)
 
@@ -131,19 +134,11 @@ class DeploymentConfig:
 
     @property
     def hyperparameters(self) -> dict[str, str]:
-        """The training job's hyperparameters, keyed by train.py's flag names."""
-        return {
-            "epochs": str(self.epochs),
-            "batch-size": str(self.batch_size),
-            "embedding-dim": str(self.embedding_dim),
-            "word-vectors": self.word_vectors,
-            "adversarial": str(self.adversarial),
-            "hidden-dim": str(self.hidden_dim),
-            "lr": str(self.lr),
-            "patience": str(self.patience),
-            "seed": str(self.seed),
-            "max-minutes": str(self.training_max_runtime_minutes - TRAINING_SAVE_MARGIN_MINUTES),
-        }
+        """The training job's hyperparameters, keyed by train.py's flag names: the recipe with this
+        deployment's overrides (STATED_RECIPE_FIELDS, then each other overridden field), and the
+        job's time budget."""
+        return {**recipe.hyperparameters(self.recipe_overrides, always=STATED_RECIPE_FIELDS),
+                "max-minutes": str(self.training_max_runtime_minutes - TRAINING_SAVE_MARGIN_MINUTES)}
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> DeploymentConfig:
@@ -152,16 +147,16 @@ class DeploymentConfig:
         bad value."""
         stage = _PARSERS["stage"]("stage", get("stage")) if get("stage") is not None else cls.stage
         stage_values = _stage_values(get("stages"), stage)
-        values = {}
-        for field in fields(cls):
-            key = label = _camel(field.name)
+        values, overrides = {}, {}
+        for name in _setting_names():
+            key = label = _camel(name)
             raw = get(key)
             if raw is None and key in stage_values:
                 raw, label = stage_values[key], f"stages.{stage}.{key}"
-            if raw is None or (raw == "" and field.name in _EMPTY_MEANS_DEFAULT):
+            if raw is None or (raw == "" and name in _EMPTY_MEANS_DEFAULT):
                 continue
-            values[field.name] = _PARSERS[field.name](label, raw)
-        config = cls(**values)
+            (overrides if name in recipe.FIELDS else values)[name] = _PARSERS[name](label, raw)
+        config = cls(**values, recipe_overrides=overrides)
         config._check_combinations()
         return config
 
@@ -289,6 +284,16 @@ def _path(key: str, raw: Any) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+def _recipe_field(name: str):
+    """A recipe field's value: its type, choices and bound, as train.py checks the flag."""
+    def parse(key: str, raw: Any) -> Any:
+        try:
+            return recipe.parse_value(name, raw, label=key)
+        except recipe.RecipeError as error:
+            raise ConfigError(str(error)) from None
+    return parse
+
+
 def _log_retention(key: str, raw: Any) -> int:
     try:
         value = int(str(raw).strip())
@@ -310,15 +315,7 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "training_instance_type": _INSTANCE_TYPE,
     "training_use_spot": _boolean,
     "training_max_runtime_minutes": _integer(TRAINING_SAVE_MARGIN_MINUTES + 1, TRAINING_BUDGET_MINUTES),
-    "epochs": _integer(1, 1000),
-    "batch_size": _integer(1, 65536),
-    "embedding_dim": _integer(1, 4096),
-    "word_vectors": _choice("ppmi", "random"),
-    "adversarial": _number(0, 100, low_allowed=True),
-    "hidden_dim": _integer(1, 4096),
-    "lr": _number(0, 10),
-    "patience": _integer(0, 1000),
-    "seed": _integer(0, 2**31 - 1),
+    **{name: _recipe_field(name) for name in recipe.FIELDS},
     "min_validation_accuracy": _number(0, 1, low_allowed=True),
     "endpoint_name": _pattern(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
                               "1-63 letters, digits or hyphens, not starting or ending with a hyphen"),
@@ -350,15 +347,23 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
 }
 
 
+def _setting_names() -> list[str]:
+    """The dataclass's fields in order, with the recipe's fields in place of recipe_overrides."""
+    return [name for spec in fields(DeploymentConfig)
+            for name in (recipe.FIELDS if spec.name == "recipe_overrides" else [spec.name])]
+
+
 def context_keys() -> list[str]:
     """Every key the app reads, in the order of the dataclass (the README's table follows it)."""
-    return [_camel(field.name) for field in fields(DeploymentConfig)]
+    return [_camel(name) for name in _setting_names()]
 
 
 def to_context(config: DeploymentConfig) -> dict[str, Any]:
     """The config as cdk.json context values (paths relative to the repository when inside it)."""
-    out = {}
+    out = {_camel(name): value for name, value in config.recipe_overrides.items()}
     for field in fields(config):
+        if field.name == "recipe_overrides":
+            continue
         value = getattr(config, field.name)
         if isinstance(value, Path):
             value = str(value.relative_to(REPO_ROOT)) if value.is_relative_to(REPO_ROOT) else str(value)

@@ -128,7 +128,7 @@ def parse_value(name: str, raw: Any, label: str | None = None) -> Any:
     (default: the field's name)."""
     label = label or name
     if name not in FIELDS:
-        raise RecipeError(f"{label}: unknown recipe field; the fields are {', '.join(FIELDS)}")
+        raise RecipeError(f"unknown recipe field {label!r}; the fields are {', '.join(FIELDS)}")
     kind, choices = type(FIELDS[name].default), FIELDS[name].metadata["choices"]
     value = _as_type(kind, raw)
     if value is None:

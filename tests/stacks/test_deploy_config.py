@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sentiment.paths import ROOT
-from stacks.config import STAGES, ConfigError, DeploymentConfig, context_keys, to_context
+from sentiment_model.recipe import FIELDS, RECIPE
+from stacks.config import STAGES, STATED_RECIPE_FIELDS, ConfigError, DeploymentConfig, _camel, context_keys, to_context
 
 
 def parse(tmp_path: Path, **context) -> DeploymentConfig:
@@ -21,7 +22,7 @@ def parse(tmp_path: Path, **context) -> DeploymentConfig:
     return DeploymentConfig.from_context(context.get)
 
 
-RECIPE_KEYS = {"epochs", "batchSize", "embeddingDim", "wordVectors", "adversarial", "hiddenDim", "lr", "patience", "seed"}
+RECIPE_KEYS = {_camel(name) for name in FIELDS}
 
 
 def cdk_json_context() -> dict:
@@ -29,8 +30,10 @@ def cdk_json_context() -> dict:
 
 
 def documented_defaults() -> dict:
-    """The dataclass defaults as cdk.json spells them (an empty endpointName: named after the stage)."""
-    return {**to_context(DeploymentConfig()), "endpointName": ""}
+    """The dataclass defaults as cdk.json spells them (an empty endpointName: named after the stage),
+    and the recipe's values of the fields the training job always names."""
+    return {**to_context(DeploymentConfig()), "endpointName": "",
+            **{_camel(name): getattr(RECIPE, name) for name in STATED_RECIPE_FIELDS}}
 
 
 def test_cdk_json_states_every_key_once_with_the_dataclass_default():
@@ -115,7 +118,7 @@ def test_command_line_strings_are_parsed_to_their_types(tmp_path):
     """`-c` values always arrive as strings."""
     config = parse(tmp_path, epochs="3", lr="0.01", waf="true", endpointMode="realtime")
 
-    assert (config.epochs, config.lr, config.waf, config.endpoint_mode) == (3, 0.01, True, "realtime")
+    assert (config.recipe_overrides, config.waf, config.endpoint_mode) == ({"epochs": 3, "lr": 0.01}, True, "realtime")
 
 
 def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
@@ -132,7 +135,9 @@ def test_hyperparameters_are_keyed_by_the_training_script_flags(tmp_path):
     ("serverlessMemoryMb", "1500", "serverlessMemoryMb must be an integer from 1024 to 6144 in steps of 1024"),
     ("waf", "yes", "waf must be true or false, got 'yes'"),
     ("wordVectors", "glove", "wordVectors must be one of ppmi, random; got 'glove'"),
-    ("adversarial", "-1", "adversarial must be a number from 0 and at most 100, got '-1'"),
+    ("adversarial", "-1", "adversarial must be 0 (off) or more, got '-1'"),
+    ("batchSize", "0", "batchSize must be at least 1, got '0'"),
+    ("shortNgrams", "maybe", "shortNgrams must be true or false, got 'maybe'"),
     ("logRetentionDays", "10", "logRetentionDays must be one of 1, 7, 14, 30, 90, 180, 365"),
     ("instanceType", "m5.large", "instanceType must be a SageMaker instance type such as ml.m5.large"),
     ("endpointName", "-sentiment", "endpointName must be 1-63 letters, digits or hyphens"),

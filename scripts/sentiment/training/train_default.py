@@ -20,16 +20,17 @@ from sentiment.paths import ROOT
 from sentiment_model.dataset import unlabelled_folder
 
 PREPARE_FLAGS = ["--mode", "default"]
-# The hyperparameters are train.py's defaults (model_code/recipe.py); one thread keeps the run
-# repeatable and leaves a core for the rest of the machine.
+# No recipe flag: the model trains with train.py's defaults, which are the recipe
+# (model_code/sentiment_model/recipe.py). One thread keeps the run repeatable and leaves a core
+# for the rest of the machine.
 TRAIN_FLAGS = ["--threads", "1"]
 
 
 def recipe_flags() -> str:
-    """The recipe as train.py flags, for the model's README."""
+    """The recipe the defaults gave, spelled as train.py's flags, for the model's README."""
     from sentiment_model.recipe import RECIPE
 
-    return " ".join(f"--{name.replace('_', '-')} {value}" for name, value in RECIPE.as_dict().items())
+    return " ".join(f"--{name} {value}" for name, value in RECIPE.as_flags().items())
 
 
 def run(step: str, command: list[str]) -> float:
