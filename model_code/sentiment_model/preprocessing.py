@@ -14,10 +14,10 @@ what training saw and never downloads anything.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from html import unescape
-from html.parser import HTMLParser
 
 PAD_ID = 0
 UNKNOWN_ID = 1
@@ -83,22 +83,304 @@ class TextSettings:
                    stopwords=tuple(stopwords))
 
 
-class _TextExtractor(HTMLParser):
-    """Collects the text between tags, entities decoded; every tag becomes a space so that
-    "end.<br />The" still separates words."""
+# ---------------------------------------------------------------------------------------------
+# Markup
+# ---------------------------------------------------------------------------------------------
+# The reviews were read, for training, by the standard library's HTMLParser (default mode) and by
+# BeautifulSoup on top of it (seed mode). That parser re-reads the rest of the review at every
+# unclosed construct ("<a <a <a ...", "<!--<!--...", "</</</..."), so a crafted review of 20,000
+# characters cost seconds and one of 100,000 minutes. _markup_events reproduces what
+# HTMLParser.feed(review) then close() reports (Python 3.11's rules, whatever Python runs it),
+# in one pass: every search for a closing ">", "-->" or "]]>" resumes where the previous one
+# stopped, and a start tag is read no further than the first ">" after it (or the next "<" when
+# there is none), so no character is read more than a fixed number of times. It differs from
+# HTMLParser in two cases only, and the ids and offsets of all 50,000 labelled IMDb reviews are
+# the same as before: a ">" inside a quoted attribute value ends the tag, and "<![" followed by
+# anything but a known keyword, which made HTMLParser raise, is text (docs/model.md).
+STARTTAG_OPEN = re.compile("<[a-zA-Z]")
+TAG_NAME = re.compile(r"([a-zA-Z][^\t\n\r\f />\x00]*)(?:\s|/(?!>))*")
+ATTRIBUTE = re.compile(
+    r"((?<=['\"\s/])[^\s/>][^\s/=>]*)(\s*=+\s*('[^']*'|\"[^\"]*\"|(?!['\"])[^>\s]*))?(?:\s|/(?!>))*")
+STARTTAG_END = re.compile(r"""
+  <[a-zA-Z][^\t\n\r\f />\x00]*       # tag name
+  (?:[\s/]*                          # optional whitespace before attribute name
+    (?:(?<=['"\s/])[^\s/>][^\s/=>]*  # attribute name
+      (?:\s*=+\s*                    # value indicator
+        (?:'[^']*'                   # LITA-enclosed value
+          |"[^"]*"                   # LIT-enclosed value
+          |(?!['"])[^>\s]*           # bare value
+         )
+        \s*                          # possibly followed by a space
+       )?(?:\s|/(?!>))*
+     )*
+   )?
+  \s*                                # trailing whitespace
+""", re.VERBOSE)
+ENDTAG = re.compile(r"</\s*([a-zA-Z][-.a-zA-Z0-9:_]*)\s*>")
+COMMENT_CLOSE = re.compile(r"--\s*>")
+SECTION_CLOSE = re.compile(r"]\s*]\s*>")
+CONDITIONAL_SECTION_CLOSE = re.compile(r"]\s*>")
+DECLARATION_NAME = re.compile(r"[a-zA-Z][-_.a-zA-Z0-9]*\s*")
+TEXT_END = re.compile("[&<]")
+ENTITY_REFERENCE = re.compile("&([a-zA-Z][-.a-zA-Z0-9]*)[^a-zA-Z0-9]")
+NUMERIC_REFERENCE = re.compile("&#(?:[0-9]+|[xX][0-9a-fA-F]+)[^0-9a-fA-F]")
+INCOMPLETE_REFERENCE = re.compile("&[a-zA-Z#]")
+VERBATIM_END = {name: re.compile(r"</\s*%s\s*>" % name, re.IGNORECASE) for name in ("script", "style")}
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
 
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+class _Ahead:
+    """find(position) -> the (start, end) of what it looks for at or after position, or None,
+    remembered: a search that found its match at start answers every position up to start, and
+    one that found nothing every later position, so a scan whose positions grow reads the text
+    once."""
 
-    def handle_starttag(self, tag, attrs) -> None:
-        self.parts.append(" ")
+    def __init__(self, find) -> None:
+        self._find = find
+        self._from = -1
+        self._found = None
+        self._searched = False
 
-    def handle_endtag(self, tag) -> None:
-        self.parts.append(" ")
+    def __call__(self, position: int):
+        if not (self._searched and self._from <= position
+                and (self._found is None or position <= self._found[0])):
+            self._searched, self._from = True, position
+            self._found = self._find(position)
+        return self._found
+
+
+def _searcher(text: str, pattern) -> _Ahead:
+    if isinstance(pattern, str):
+        def find(position):
+            index = text.find(pattern, position)
+            return None if index < 0 else (index, index + len(pattern))
+    else:
+        def find(position):
+            found = pattern.search(text, position)
+            return None if found is None else (found.start(), found.end())
+    return _Ahead(find)
+
+
+def _markup_events(text: str, decode_references: bool = True) -> list[tuple]:
+    """What HTMLParser(convert_charrefs=decode_references).feed(text) then close() hands its
+    handlers, as (event, value, position) in order:
+
+        ("data", text, position, origin)   origin "decoded" (references decoded when asked) or
+                                           "verbatim" (inside <script> or <style>)
+        ("starttag" | "endtag" | "startendtag", name, position)
+        ("comment" | "decl" | "unknown_decl" | "pi", content, position)
+        ("charref" | "entityref", name, position)       only without decode_references
+    """
+    n = len(text)
+    next_gt = _searcher(text, ">")
+    next_semicolon = _searcher(text, ";")
+    comment_close = _searcher(text, COMMENT_CLOSE)
+    section_close = _searcher(text, SECTION_CLOSE)
+    conditional_section_close = _searcher(text, CONDITIONAL_SECTION_CLOSE)
+    events: list[tuple] = []
+    verbatim = None  # inside <script> or <style>: (its name, the pattern of its end tag)
+    # HTMLParser.feed stops at the first construct it cannot finish yet and close() starts again
+    # from there, so the first such stop is not the end (it matters for "&#" without a number).
+    feeding = True
+
+    def data(piece: str, position: int, raw: bool = False) -> None:
+        if verbatim is not None:
+            events.append(("data", piece, position, "verbatim"))
+        else:
+            decoded = decode_references and not raw
+            events.append(("data", unescape(piece) if decoded else piece, position, "decoded"))
+
+    def start_tag(i: int) -> int:
+        nonlocal verbatim
+        gt = next_gt(i)
+        if gt is not None:
+            limit = gt[1]
+        else:
+            lt = text.find("<", i + 1)
+            limit = n if lt < 0 else lt
+        j = STARTTAG_END.match(text, i, limit).end()
+        following = text[j: j + 1] if j < limit else ""
+        if following == ">":
+            end = j + 1
+        elif following == "/":
+            if not text.startswith("/>", j):
+                return -1
+            end = j + 2
+        elif following == "" or following in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ=":
+            return -1
+        else:
+            end = j if j > i else i + 1
+        name = TAG_NAME.match(text, i + 1, end)
+        k = name.end()
+        while k < end:
+            attribute = ATTRIBUTE.match(text, k, end)
+            if not attribute:
+                break
+            k = attribute.end()
+        closing = text[k:end].strip()
+        tag = name.group(1).lower()
+        if closing not in (">", "/>"):
+            data(text[i:end], i, raw=True)
+        elif closing.endswith("/>"):
+            events.append(("startendtag", tag, i))
+        else:
+            events.append(("starttag", tag, i))
+            if tag in VERBATIM_END:
+                verbatim = (tag, VERBATIM_END[tag])
+        return end
+
+    def end_tag(i: int) -> int:
+        nonlocal verbatim
+        gt = next_gt(i + 1)
+        if gt is None:
+            return -1
+        end = gt[1]
+        found = ENDTAG.match(text, i, end)
+        if not found:
+            if verbatim is not None:
+                data(text[i:end], i)
+                return end
+            name = TAG_NAME.match(text, i + 2, end)
+            if not name:
+                if text.startswith("</>", i):
+                    return i + 3
+                events.append(("comment", text[i + 2: gt[0]], i))
+                return end
+            events.append(("endtag", name.group(1).lower(), i))
+            return end
+        tag = found.group(1).lower()
+        if verbatim is not None and tag != verbatim[0]:
+            data(text[i:end], i)
+            return end
+        events.append(("endtag", tag, i))
+        verbatim = None
+        return end
+
+    def closed_by(i: int, search, skip: int, event: str) -> int:
+        found = search(i + skip)
+        if found is None:
+            return -1
+        events.append((event, text[i + skip: found[0]], i))
+        return found[1]
+
+    def declaration(i: int) -> int:
+        if text.startswith("<![", i):
+            if i + 3 == n:
+                return -1
+            name = DECLARATION_NAME.match(text, i + 3)
+            if not name or name.end() == n:
+                return -1
+            keyword = name.group().strip().lower()
+            if keyword in ("temp", "cdata", "ignore", "include", "rcdata"):
+                return closed_by(i, section_close, 3, "unknown_decl")
+            if keyword in ("if", "else", "endif"):
+                return closed_by(i, conditional_section_close, 3, "unknown_decl")
+            return -1
+        if text[i: i + 9].lower() == "<!doctype":
+            found = next_gt(i + 9)
+            if found is None:
+                return -1
+            events.append(("decl", text[i + 2: found[0]], i))
+            return found[1]
+        return closed_by(i, next_gt, 2, "comment")
+
+    i = 0
+    while i < n:
+        if verbatim is not None:
+            found = verbatim[1].search(text, i)
+            if found is None:
+                break  # an unclosed <script> or <style>: the rest is dropped
+            j = found.start()
+        elif decode_references:
+            j = text.find("<", i)
+            j = n if j < 0 else j
+        else:
+            found = TEXT_END.search(text, i)
+            j = n if found is None else found.start()
+        if i < j:
+            data(text[i:j], i)
+        i = j
+        if i == n:
+            break
+        if text[i] == "<":
+            if STARTTAG_OPEN.match(text, i):
+                k = start_tag(i)
+            elif text.startswith("</", i):
+                k = end_tag(i)
+            elif text.startswith("<!--", i):
+                k = closed_by(i, comment_close, 4, "comment")
+            elif text.startswith("<?", i):
+                k = closed_by(i, next_gt, 2, "pi")
+            elif text.startswith("<!", i):
+                k = declaration(i)
+            elif i + 1 < n:
+                data("<", i, raw=True)
+                k = i + 1
+            else:
+                break
+            if k < 0:
+                # Unfinished: close() takes it as text up to the next ">", or the next "<".
+                feeding = False
+                gt = next_gt(i + 1)
+                if gt is not None:
+                    k = gt[1]
+                else:
+                    k = text.find("<", i + 1)
+                    k = i + 1 if k < 0 else k
+                data(text[i:k], i)
+            i = k
+        elif text.startswith("&#", i):
+            found = NUMERIC_REFERENCE.match(text, i)
+            if found:
+                events.append(("charref", found.group()[2:-1], i))
+                i = found.end() if found.group().endswith(";") else found.end() - 1
+                continue
+            if next_semicolon(i) is not None:
+                data("&#", i, raw=True)
+                i += 2
+            if not feeding:
+                break
+            feeding = False
+        else:
+            found = ENTITY_REFERENCE.match(text, i)
+            if found:
+                events.append(("entityref", found.group(1), i))
+                i = found.end() if found.group().endswith(";") else found.end() - 1
+                continue
+            found = INCOMPLETE_REFERENCE.match(text, i)
+            if found:
+                if not feeding:
+                    if found.end() == n:
+                        i += 1
+                    break
+                feeding = False
+            elif i + 1 < n:
+                data("&", i, raw=True)
+                i += 1
+            else:
+                break
+    if i < n and verbatim is None:
+        data(text[i:], i)
+    return events
+
+
+# One request reads the same review several times (its score, its words' offsets, its sentences):
+# the last few reviews' pieces are kept.
+@functools.lru_cache(maxsize=8)
+def _markup_pieces(review: str, tag_text: str) -> tuple[tuple[str, int, str], ...]:
+    """The pieces of the review's text as (text, where it starts, what it is): "tag" (tag_text,
+    which each start and end tag becomes, so that "end.<br />The" still separates words),
+    "verbatim" (script or style content, as it is) or "decoded" (text with its character
+    references decoded)."""
+    pieces = []
+    for event in _markup_events(review):
+        kind = event[0]
+        if kind == "data":
+            pieces.append((event[1], event[2], event[3]))
+        elif kind in ("starttag", "endtag"):
+            pieces.append((tag_text, event[2], "tag"))
+        elif kind == "startendtag":
+            pieces += [(tag_text, event[2], "tag")] * 2
+    return tuple(pieces)
 
 
 def strip_html(text: str) -> str:
@@ -107,32 +389,7 @@ def strip_html(text: str) -> str:
         return text
     if "&" not in text and "<" not in BREAK_TAG.sub("", text):
         return BREAK_TAG.sub(" ", text)
-    extractor = _TextExtractor()
-    extractor.feed(text)
-    extractor.close()
-    return "".join(extractor.parts)
-
-
-class _TracedTextExtractor(_TextExtractor):
-    """The same pieces of text, each with where it starts in the review and what it is: "tag"
-    (the space or nothing a tag becomes), "verbatim" (script or style content, passed as it is)
-    or "decoded" (text whose character references were decoded)."""
-
-    def __init__(self, tag_text: str) -> None:
-        super().__init__()
-        self.tag_text = tag_text
-        self.origins: list[tuple[tuple[int, int], str]] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-        self.origins.append((self.getpos(), "verbatim" if getattr(self, "cdata_elem", None) else "decoded"))
-
-    def handle_starttag(self, tag, attrs) -> None:
-        self.parts.append(self.tag_text)
-        self.origins.append((self.getpos(), "tag"))
-
-    def handle_endtag(self, tag) -> None:
-        self.handle_starttag(tag, ())
+    return "".join(piece for piece, _, _ in _markup_pieces(text, " "))
 
 
 def _trace_pieces(review: str, pieces, starts: list[int], ends: list[int]) -> bool:
@@ -189,14 +446,7 @@ def traced_markup_free_text(review: str, tag_text: str = " ") -> tuple[str, list
             cursor = tag.end()
         pieces.append((review[cursor:], cursor, "verbatim"))
     else:
-        extractor = _TracedTextExtractor(tag_text)
-        extractor.feed(review)
-        extractor.close()
-        line_starts = [0]
-        for line in review.split("\n")[:-1]:
-            line_starts.append(line_starts[-1] + len(line) + 1)
-        pieces = [(text, line_starts[line - 1] + column, kind)
-                  for text, ((line, column), kind) in zip(extractor.parts, extractor.origins)]
+        pieces = _markup_pieces(review, tag_text)
     starts: list[int] = []
     ends: list[int] = []
     if not _trace_pieces(review, pieces, starts, ends):
@@ -216,18 +466,87 @@ def _fold_with_origins(text: str, fold) -> tuple[str, list[int] | None]:
     return folded, origins
 
 
+@functools.lru_cache(maxsize=8)
 def _seed_html_text(text: str) -> str:
-    """BeautifulSoup(text, "html.parser").get_text(), with the same answer computed directly for
-    the common cases (no markup, or only <br /> tags and no entities)."""
+    """BeautifulSoup(text, "html.parser").get_text(), computed in one pass: the strings of the
+    parsed tree in order, less comments, declarations, processing instructions and the content of
+    the elements BeautifulSoup keeps apart (script, style, template, rt, rp); a string of ASCII
+    whitespace alone outside <pre> and <textarea> becomes one space or one newline."""
     if "<" not in text and "&" not in text:
         return text
     if "&" not in text and "<" not in BREAK_TAG.sub("", text):
         return BREAK_TAG.sub("", text)
-    from bs4 import (
-        BeautifulSoup,  # only seed-mode models list beautifulsoup4 as a requirement
-    )
+    # Only seed-mode models list beautifulsoup4 as a requirement; its tables decode references
+    # exactly as it did when the seed model was trained.
+    from bs4.builder import HTMLTreeBuilder
+    from bs4.builder._htmlparser import BeautifulSoupHTMLParser
+    from bs4.dammit import EntitySubstitution
 
-    return BeautifulSoup(text, "html.parser").get_text()
+    kept_apart = HTMLTreeBuilder.DEFAULT_STRING_CONTAINERS.keys()
+    void = HTMLTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS
+    whitespace_kept_in = HTMLTreeBuilder.DEFAULT_PRESERVE_WHITESPACE_TAGS
+    parts: list[str] = []
+    string: list[str] = []
+    open_tags: list[str] = []
+    depths: dict[str, list[int]] = {}  # tag name -> where in open_tags each open one is
+    apart = whitespace_kept = 0  # open elements of those kinds
+    closed_voids: dict[str, int] = {}  # "<br>" without "/": a later "</br>" is ignored once
+
+    def end_string(kept: bool = False) -> None:
+        if string:
+            piece = "".join(string)
+            string.clear()
+            if not whitespace_kept and not piece.strip(" \n\t\f\r"):
+                piece = "\n" if "\n" in piece else " "
+            if kept or not apart:
+                parts.append(piece)
+
+    def push(name: str) -> None:
+        nonlocal apart, whitespace_kept
+        depths.setdefault(name, []).append(len(open_tags))
+        open_tags.append(name)
+        apart += name in kept_apart
+        whitespace_kept += name in whitespace_kept_in
+
+    def pop_to(name: str) -> None:
+        nonlocal apart, whitespace_kept
+        if not depths.get(name):
+            return
+        while True:
+            popped = open_tags.pop()
+            depths[popped].pop()
+            apart -= popped in kept_apart
+            whitespace_kept -= popped in whitespace_kept_in
+            if popped == name:
+                return
+
+    for kind, value, *_ in _markup_events(text, decode_references=False):
+        if kind == "data":
+            string.append(value)
+        elif kind == "charref":
+            character, _, rest = BeautifulSoupHTMLParser._dereference_numeric_character_reference(value)
+            string.append(character + rest)
+        elif kind == "entityref":
+            string.append(EntitySubstitution.HTML_ENTITY_TO_CHARACTER.get(value, "&" + value))
+        elif kind == "endtag" and closed_voids.get(value):
+            closed_voids[value] -= 1  # ignored: not even the string before it ends
+        else:
+            end_string()
+            if kind == "starttag":
+                push(value)
+                if value in void:
+                    pop_to(value)
+                    closed_voids[value] = closed_voids.get(value, 0) + 1
+            elif kind == "startendtag":
+                push(value)
+                pop_to(value)
+            elif kind == "endtag":
+                pop_to(value)
+            elif kind == "unknown_decl" and value.upper().startswith("CDATA["):
+                string.append(value[len("CDATA["):])
+                end_string(kept=True)  # a CDATA section is text wherever it is
+    end_string()
+    return "".join(parts)
 
 
 class Tokenizer:
