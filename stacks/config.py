@@ -98,6 +98,10 @@ class DeploymentConfig:
     max_review_chars: int = DEFAULT_MAX_REVIEW_CHARS
     waf: bool = False
     waf_rate_limit: int = 300
+    # Concurrent executions reserved for the API's Lambda proxy, which are also its ceiling: a
+    # flood or a hung endpoint cannot take the account's Lambda concurrency from other functions.
+    # 0: none reserved (for accounts whose concurrency quota leaves nothing to reserve).
+    proxy_reserved_concurrency: int = 10
     # Operations.
     alarm_email: str = ""
     log_retention_days: int = 30
@@ -341,6 +345,7 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "max_review_chars": _integer(1, 1_000_000),
     "waf": _boolean,
     "waf_rate_limit": _integer(100, 2_000_000_000),
+    "proxy_reserved_concurrency": _integer(0, 1000),
     "alarm_email": _pattern(r"|[^@\s]+@[^@\s]+\.[^@\s]+", "an email address or empty"),
     "log_retention_days": _log_retention,
     "dev": _boolean,

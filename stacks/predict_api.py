@@ -33,7 +33,7 @@ CLIENT_SETTINGS = {
 class PredictApi(Construct):
     def __init__(self, scope: Construct, id_: str, *, api_name: str, endpoint_name: str, endpoint_arn: str,
                  endpoint_mode: str, rate_limit: int, burst_limit: int, max_review_chars: int,
-                 log_retention_days: int) -> None:
+                 reserved_concurrency: int | None, log_retention_days: int) -> None:
         super().__init__(scope, id_)
         function_logs = log_group(self, "FunctionLogs", retention_days=log_retention_days)
         role = iam.Role(self, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -49,6 +49,10 @@ class PredictApi(Construct):
             handler="predict_proxy.handler",
             memory_size=256,
             timeout=FUNCTION_TIMEOUT,
+            # Both a guarantee and a ceiling: past it Lambda throttles the proxy and API Gateway
+            # answers 500, rather than the proxy taking the account's concurrency (1,000 by
+            # default, shared by every function in the region). None: not reserved.
+            reserved_concurrent_executions=reserved_concurrency,
             role=role,
             log_group=function_logs,
             environment={"ENDPOINT_NAME": endpoint_name, "MAX_REVIEW_CHARS": str(max_review_chars),

@@ -28,14 +28,16 @@ class SentimentWebStack(Stack):
             self, "PredictApi", api_name=f"SentimentPredictApi-{config.stage}",
             endpoint_name=endpoint_name, endpoint_arn=endpoint_arn, endpoint_mode=config.endpoint_mode,
             rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit,
-            max_review_chars=config.max_review_chars, log_retention_days=config.log_retention_days,
+            max_review_chars=config.max_review_chars,
+            reserved_concurrency=config.proxy_reserved_concurrency or None,
+            log_retention_days=config.log_retention_days,
         )
         site = Website(self, "Website", api_url=api.url, api_origin=api.origin,
                        max_review_chars=config.max_review_chars, retention_days=config.log_retention_days)
         api.allow_origins([site.url, *(LOCALHOST_ORIGINS if config.dev else ())])
         if config.waf:
             ApiFirewall(self, "ApiFirewall", stage_arn=api.rest_api.deployment_stage.stage_arn,
-                        requests_per_5_minutes=config.waf_rate_limit)
+                        requests_per_5_minutes=config.waf_rate_limit, allowed_origin=site.url)
         else:
             acknowledge(api.rest_api.deployment_stage, id="AwsSolutions-APIG3",
                         reason="WAF is off by configuration (waf=false); throttling still bounds use.")

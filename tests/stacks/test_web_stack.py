@@ -93,6 +93,20 @@ def test_proxy_waits_out_a_serverless_cold_start_in_one_long_attempt(default_app
     assert settings["SAGEMAKER_MAX_ATTEMPTS"] == "1" and float(settings["SAGEMAKER_READ_TIMEOUT_S"]) >= 20
 
 
+@pytest.mark.parametrize(("mode", "reserved"), [("default_app", 10), ("prod_app", 20)])
+def test_proxy_has_its_stages_reserved_concurrency(mode, reserved, request):
+    """Reserved concurrency is the proxy's ceiling: a flood of requests or a hung endpoint cannot
+    take the account's Lambda concurrency, shared by every function in the region."""
+    request.getfixturevalue(mode).web.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "predict_proxy.handler", "ReservedConcurrentExecutions": reserved})
+
+
+def test_proxy_reserved_concurrency_of_0_reserves_none(synth):
+    """For an account whose concurrency quota leaves nothing to reserve (Lambda keeps 100 unreserved)."""
+    synth(proxyReservedConcurrency=0).web.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "predict_proxy.handler", "ReservedConcurrentExecutions": Match.absent()})
+
+
 def test_proxy_logs_are_kept_for_the_configured_days(default_app):
     log_group = proxy_function(default_app)["LoggingConfig"]["LogGroup"]["Ref"]
 
@@ -157,8 +171,13 @@ def test_api_gateway_own_errors_carry_cors_headers(default_app):
 
 # WAF --------------------------------------------------------------------------------------
 
-def test_waf_is_off_unless_configured(default_app):
+def test_waf_guards_prod_by_default_and_dev_only_when_configured(default_app, prod_app):
+    """Prod is public and lasting: one address must not use up the API-wide throttle for
+    everyone. Dev saves the $7 a month (docs/security.md)."""
     default_app.web.resource_count_is("AWS::WAFv2::WebACL", 0)
+    prod_app.web.has_resource_properties("AWS::WAFv2::WebACL", {"Rules": Match.array_with([
+        Match.object_like({"Name": "RatePerAddress", "Statement": {"RateBasedStatement": Match.object_like(
+            {"AggregateKeyType": "IP", "Limit": 300})}})])})
 
 
 def test_waf_limits_each_address_and_applies_aws_common_rules(options_app):
@@ -166,11 +185,28 @@ def test_waf_limits_each_address_and_applies_aws_common_rules(options_app):
         "Scope": "REGIONAL",
         "DefaultAction": {"Allow": {}},
         "Rules": Match.array_with([
-            Match.object_like({"Action": {"Block": {}}, "Statement": {"RateBasedStatement": Match.object_like(
+            Match.object_like({"Action": {"Block": Match.any_value()}, "Statement": {"RateBasedStatement": Match.object_like(
                 {"AggregateKeyType": "IP", "Limit": 500})}}),
             Match.object_like({"OverrideAction": {"None": {}}, "Statement": {"ManagedRuleGroupStatement": Match.object_like(
                 {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"})}}),
         ])})
+
+
+def test_a_rate_limited_address_gets_a_429_the_page_can_read_and_show(prod_app):
+    """Like the proxy's own errors: a JSON {"error": ...}, Retry-After, and the site's CORS header
+    (WAF's custom response replaces API Gateway's gateway responses)."""
+    acl = resource(prod_app.web, "AWS::WAFv2::WebACL")
+    (rule,) = [rule for rule in acl["Rules"] if rule["Name"] == "RatePerAddress"]
+    answer = rule["Action"]["Block"]["CustomResponse"]
+    headers = {header["Name"]: header["Value"] for header in answer["ResponseHeaders"]}
+    body = acl["CustomResponseBodies"][answer["CustomResponseBodyKey"]]
+
+    assert answer["ResponseCode"] == 429
+    assert body["ContentType"] == "APPLICATION_JSON" and "wait a few minutes" in json.loads(body["Content"])["error"]
+    assert headers["Retry-After"] == "300"
+    (distribution_id,) = prod_app.web.find_resources("AWS::CloudFront::Distribution")
+    assert headers["Access-Control-Allow-Origin"] == {"Fn::Join": ["", [
+        "https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]}
 
 
 def test_waf_guards_the_api_stage(options_app):
