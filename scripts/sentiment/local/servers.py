@@ -4,6 +4,8 @@ main loop of a process that stops cleanly on Ctrl-C or SIGTERM; start one of the
 as a subprocess and wait until it answers."""
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -37,20 +39,90 @@ def port_is_free(port: int, host: str = LOCALHOST) -> bool:
     return True
 
 
-def make_server(app, host: str, port: int, threads: int):
+# Connections one client address may hold open at once. Past it a new connection is answered 429
+# and closed, so that one client hoarding connections cannot fill CONNECTION_LIMIT and lock every
+# other client out. Browsers open at most 6 per host; the stack's own clients (the API's pool to
+# the model server, `sentiment soak` and `bench-local` by default) at most 32.
+MAX_CONNECTIONS_PER_CLIENT = 64
+CONNECTION_LIMIT = 1000
+# An idle keep-alive connection is closed after this long; waitress looks every CLEANUP_INTERVAL_S.
+# Idle connections hold no worker thread (waitress reads them in its event loop), only a slot
+# of CONNECTION_LIMIT.
+IDLE_TIMEOUT_S = 30
+CLEANUP_INTERVAL_S = 10
+OVER_CAP_RETRY_AFTER_S = 5
+
+
+def over_cap_response(limit: int) -> bytes:
+    """The whole HTTP answer to a connection past a client's cap: 429 with a JSON error."""
+    body = json.dumps({"error": f"Too many connections from your address at once (the limit is {limit}). "
+                                "Close some and try again in a few seconds."}).encode()
+    head = ("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: {OVER_CAP_RETRY_AFTER_S}\r\n"
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n")
+    return head.encode("ascii") + body
+
+
+def refuse(connection: socket.socket, response: bytes) -> None:
+    """Answer and close a connection without making it a channel. What the client already sent
+    is read first, so that closing does not reset the connection under the answer."""
+    try:
+        connection.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            for _ in range(16):
+                if not connection.recv(65536):
+                    break
+        connection.send(response)  # a few hundred bytes into an empty send buffer
+        connection.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        connection.close()
+
+
+class CappedChannels:
+    """A waitress listener's channel factory that lets each client address hold at most `limit`
+    connections: past it the connection is answered 429 and closed, not served."""
+
+    def __init__(self, channel_class, limit: int):
+        self.channel_class = channel_class
+        self.limit = limit
+        self.response = over_cap_response(limit)
+
+    def __call__(self, server, connection, addr, adj, map=None):
+        client = addr[0] if isinstance(addr, tuple) else addr
+        held = sum(1 for channel in server.active_channels.values() if channel.addr[0] == client)
+        if held >= self.limit:
+            refuse(connection, self.response)
+            return None
+        return self.channel_class(server, connection, addr, adj, map=map)
+
+
+def make_server(app, host: str, port: int, threads: int, max_connections_per_client: int = MAX_CONNECTIONS_PER_CLIENT):
     # Keep-alive connections are what boto3 and browsers use; the thread count bounds how many
-    # requests run at once (the rest queue in waitress, not in the kernel).
-    return create_server(app, host=host, port=port, threads=threads, connection_limit=1000,
-                         channel_timeout=120, backlog=1024, ident="local-stack")
+    # requests run at once (the rest queue in waitress, not in the kernel). poll(), not select():
+    # select() fails on file descriptors past 1024, which stopped the server's loop for good.
+    server = create_server(app, host=host, port=port, threads=threads, connection_limit=CONNECTION_LIMIT,
+                           channel_timeout=IDLE_TIMEOUT_S, cleanup_interval=CLEANUP_INTERVAL_S,
+                           asyncore_use_poll=True, backlog=1024, ident="local-stack")
+    # One listener, or (for a host name with several addresses) a MultiSocketServer of them.
+    listeners = [server] if hasattr(server, "active_channels") else \
+        [listener for listener in server.map.values() if hasattr(listener, "active_channels")]
+    for listener in listeners:
+        # waitress makes each accepted connection with listener.channel_class(...).
+        listener.channel_class = CappedChannels(listener.channel_class, max_connections_per_client)
+    return server
 
 
 class BackgroundServer:
     """A WSGI app served from a daemon thread of this process; stop() frees the port."""
 
-    def __init__(self, app, host: str = LOCALHOST, port: int = 0, threads: int = 8, name: str = "server"):
+    def __init__(self, app, host: str = LOCALHOST, port: int = 0, threads: int = 8, name: str = "server",
+                 max_connections_per_client: int = MAX_CONNECTIONS_PER_CLIENT):
         self.name = name
         self.app = app
-        self._server = make_server(app, host, port, threads)  # binds now: a busy port fails here
+        # binds now: a busy port fails here
+        self._server = make_server(app, host, port, threads, max_connections_per_client)
         self.host = host
         self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
