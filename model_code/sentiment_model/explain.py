@@ -57,6 +57,9 @@ ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc
 # Each sentence is scored on its own: "A. A. A. ..." up to the 100,000-character limit made
 # 33,000 of them and took seconds. The 50,000 IMDb reviews have at most 282 sentences.
 MAX_SENTENCES = 1000
+LONGEST_ABBREVIATION = max(map(len, ABBREVIATIONS))
+WORD_TAIL = re.compile(r"[\w.]*\Z")
+NOT_SPACE = re.compile(r"\S")
 
 
 def quadrature(steps: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,32 +128,29 @@ def _trimmed(review: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _is_word_or_full_stop(character: str) -> bool:
-    """What the pattern [\\w.] matches."""
-    return character.isalnum() or character in "_."
-
-
 def sentence_spans(review: str) -> list[tuple[int, int]]:
     """[start, end) of each sentence of the review, surrounding spaces left out; past
     MAX_SENTENCES - 1 sentences, the rest of the review is the last one.
 
-    One pass, linear in the review: the word before a full stop is read backwards no further than
-    the previous break (which ends in a space, "<br>" or a line break, none of them part of a
-    word), and the first letter after a break is found by a pointer that only moves forward."""
+    One pass, linear in the review: a full stop ends an abbreviation when the word of letters,
+    digits and full stops before it (within the sentence) is one of ABBREVIATIONS, which a few
+    characters settle, and the first character after a break that is not a space is found by a
+    search that resumes where the previous one stopped."""
     spans = []
     cursor = 0
     after_spaces = 0  # the first character at or after the last break's end that is not a space
     for found in SENTENCE_BREAK.finditer(review):
         if found.group("close"):
             close = found.start("close")
-            word_start = close
             if review[close] == ".":
-                while word_start > cursor and _is_word_or_full_stop(review[word_start - 1]):
-                    word_start -= 1
-            after_spaces = max(after_spaces, found.end())
-            while after_spaces < len(review) and review[after_spaces].isspace():
-                after_spaces += 1
-            if review[word_start:close].lower() in ABBREVIATIONS or review[after_spaces: after_spaces + 1].islower():
+                # A word longer than every abbreviation is none of them, however long it is.
+                word = WORD_TAIL.search(review, max(cursor, close - LONGEST_ABBREVIATION - 1), close).group()
+                if word.lower() in ABBREVIATIONS:
+                    continue
+            if after_spaces < found.end():
+                following = NOT_SPACE.search(review, found.end())
+                after_spaces = following.start() if following else len(review)
+            if review[after_spaces: after_spaces + 1].islower():
                 continue
             end = found.end("close")
         else:

@@ -594,12 +594,11 @@ class Tokenizer:
         pattern = SEED_TOKEN if seed else DEFAULT_TOKEN
         if not seed:
             folded = folded.replace("\u2019", "'")
-        spans = []
-        for match in pattern.finditer(folded):
-            first, last = match.start(), match.end() - 1
-            if origins is not None:
-                first, last = origins[first], origins[last]
-            spans.append((match.group(), starts[first], ends[last]))
+        if origins is None:
+            spans = [(match.group(), starts[match.start()], ends[match.end() - 1]) for match in pattern.finditer(folded)]
+        else:
+            spans = [(match.group(), starts[origins[match.start()]], ends[origins[match.end() - 1]])
+                     for match in pattern.finditer(folded)]
         if self._stopwords:
             spans = [span for span in spans if span[0] not in self._stopwords]
         if self._stemmer is not None:
