@@ -14,8 +14,16 @@ InvokeEndpoint to an in-process double (no network) that answers with the real i
 handlers or with one of the endpoint's failures: ModelError, throttling, 5xx, timeouts, a
 refused or dropped connection, an unreadable answer.
 
+A third family, crafted reviews, aims at the cost of reading a review rather than at its
+handling: markup the HTML parser cannot close, punctuation and abbreviations the sentence
+splitter cannot end, endless words, every Unicode space, combining marks and mixed scripts, each
+repeated up to the handlers' limit of 100,000 characters, with and without an explanation. A
+review answered after more than --time-limit seconds (1 s) is a failure, reported as such.
+
     sentiment fuzz                              # 10,000 bodies per handler, models/default
     sentiment fuzz --examples 500 --seed 1 --model build/model
+    sentiment fuzz --only crafted               # the crafted reviews alone
+    sentiment fuzz --adversarial                # latency of each crafted shape at 20,000 and 100,000 characters
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ import collections
 import io
 import json
 import os
+import statistics
 import string
 import sys
 import time
@@ -292,6 +301,113 @@ def check_explanation(explanation: dict, review: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Crafted reviews: shapes that once made text handling read the same characters over and over
+# ---------------------------------------------------------------------------------------------
+
+MAX_REVIEW_CHARS = 100_000  # the inference handlers' limit (serving.Limits)
+TIME_LIMIT_S = 1.0
+UNICODE_SPACES = "".join(character for character in map(chr, range(0x3001)) if character.isspace())
+# name -> the unit repeated to make a review of that shape
+CRAFTED_SHAPES = {
+    "unclosed start tags": "<a ",
+    "nested tags": "<b><i><p>",
+    "end tags without '>'": "</",
+    "unclosed comments": "<!--",
+    "processing instructions": "<?",
+    "bogus declarations": "<!x ",
+    "marked sections": "<![CDATA[",
+    "open attribute quotes": "<a x='",
+    "tags cut by NUL": "<a\x00",
+    "script without end": "<script>",
+    "entities": "&amp;&#39;&#x2014;&eacute;",
+    "unfinished entities": "&#x&a",
+    "line breaks": "<br />",
+    "initials": "a. ",
+    "abbreviations": "Mr. ",
+    "ellipses": "...",
+    "full stops": ".",
+    "mixed closers": "!?\u2026\") ",
+    "one long word": "a",
+    "apostrophes": "a'",
+    "unicode whitespace": "x" + UNICODE_SPACES,
+    "combining marks": "e\u0301\u0308\u20dd",
+    "mixed scripts": "Кино 映画 فيلم ταινία 영화 film ",
+}
+
+
+def crafted(units, length: int) -> str:
+    """The units in turn, repeated to exactly length characters."""
+    unit = "".join(units)
+    return (unit * (length // len(unit) + 1))[:length]
+
+
+@dataclass(frozen=True)
+class CraftedCase:
+    review: str
+    explain: bool
+
+    def __repr__(self) -> str:
+        return f"CraftedCase(review={self.review[:60]!r}... ({len(self.review)} characters), explain={self.explain})"
+
+
+crafted_cases = st.builds(
+    CraftedCase,
+    st.builds(crafted, st.lists(st.sampled_from(tuple(CRAFTED_SHAPES.values())), min_size=1, max_size=3),
+              st.sampled_from((20_000, MAX_REVIEW_CHARS)) | st.integers(1, MAX_REVIEW_CHARS)),
+    st.booleans())
+
+
+class TooSlow(AssertionError):
+    """A review answered, but after longer than the time limit."""
+
+
+def answer_seconds(review: str, explain: bool, handlers, model) -> float:
+    """Seconds for one review as {"review": ..., "explain": ...} through input_fn, predict_fn and
+    output_fn."""
+    body = json.dumps({"review": review, "explain": explain}).encode("utf-8")
+    started = time.perf_counter()
+    handlers.output_fn(handlers.predict_fn(handlers.input_fn(body, "application/json"), model), "application/json")
+    return time.perf_counter() - started
+
+
+def check_crafted(case: CraftedCase, handlers, model, limit_s: float = TIME_LIMIT_S) -> int:
+    """The status of a crafted review, checked as check_inference checks any body; TooSlow when
+    the handlers took longer than limit_s to answer it."""
+    request = InferenceRequest(json.dumps({"review": case.review, "explain": case.explain}).encode("utf-8"),
+                               "application/json", "application/json")
+    started = time.perf_counter()
+    status = check_inference(request, handlers, model)
+    seconds = time.perf_counter() - started
+    if seconds > limit_s:
+        raise TooSlow(f"answered in {seconds:.2f} s, over the {limit_s:g} s limit")
+    return status
+
+
+def bench_crafted(handlers, model, sizes, runs: int, limit_s: float) -> bool:
+    """Prints the median and slowest of runs answers for each crafted shape at each size, with
+    and without an explanation; True when every one came within limit_s."""
+    print(f"crafted reviews, one core, {runs} runs each: median / max seconds", flush=True)
+    print(f"  {'shape':<26} {'characters':>10}   {'without explanation':>21}   {'with explanation':>21}")
+    slowest = 0.0
+    for name, unit in CRAFTED_SHAPES.items():
+        for size in sizes:
+            review = crafted([unit], size)
+            cells = []
+            for explain in (False, True):
+                # Each answer gets a review of its own (the last character differs): the text
+                # pipeline keeps the pieces of the last few reviews it read.
+                variants = [review[:-1] + marker for marker in "0123456789"[explain * 5:][:runs]]
+                timings = sorted(answer_seconds(variant, explain, handlers, model) for variant in variants)
+                slowest = max(slowest, timings[-1])
+                cells.append(f"{statistics.median(timings):9.3f} / {timings[-1]:9.3f}")
+            print(f"  {name:<26} {size:>10,}   {cells[0]:>21}   {cells[1]:>21}", flush=True)
+    met = slowest <= limit_s
+    print(f"target (every crafted review answered within {limit_s:g} s): "
+          + (f"met, slowest {slowest:.3f} s" if met else f"MISSED, slowest {slowest:.3f} s"))
+    return met
+
+
+# ---------------------------------------------------------------------------------------------
 # Lambda handler, with the endpoint's outcomes
 # ---------------------------------------------------------------------------------------------
 
@@ -525,6 +641,10 @@ class Tally:
         self.examples += 1
         try:
             self.statuses[check(case)] += 1
+        except TooSlow as error:
+            self.statuses["too slow"] += 1
+            if len(self.failures) < 5:
+                self.failures.append(f"TOO SLOW {error} <- {case!r}"[:800])
         except Exception as error:  # noqa: BLE001 - counted and shown: every one of these is a bug
             self.statuses["unhandled"] += 1
             if len(self.failures) < 5:
@@ -553,10 +673,12 @@ def run(strategy, check, examples: int, seed: int) -> Tally:
 
 def report(name: str, tally: Tally, seconds: float) -> bool:
     statuses = ", ".join(f"{status}: {count}" for status, count in
-                         sorted(tally.statuses.items(), key=lambda item: str(item[0])) if status != "unhandled")
+                         sorted(tally.statuses.items(), key=lambda item: str(item[0]))
+                         if status not in ("unhandled", "too slow"))
     unhandled = tally.statuses.get("unhandled", 0)
+    too_slow = tally.statuses.get("too slow", 0)
     print(f"{name}: {tally.examples} bodies in {seconds:.0f} s; statuses {statuses}; "
-          f"unhandled exceptions {unhandled}", flush=True)
+          f"unhandled exceptions {unhandled}" + (f"; over the time limit {too_slow}" if too_slow else ""), flush=True)
     for failure in tally.failures:
         print(f"  BUG {failure}")
     return unhandled == 0
@@ -568,7 +690,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="model directory the inference handlers load (default: models/default)")
     parser.add_argument("--examples", type=int, default=10_000, help="generated bodies per handler (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="hypothesis seed, for a repeatable run (default: 0)")
-    parser.add_argument("--only", choices=("inference", "handler"), help="fuzz one of the two handlers")
+    parser.add_argument("--only", choices=("inference", "handler", "crafted"),
+                        help="one family: the inference handlers, the Lambda handler or crafted reviews")
+    parser.add_argument("--crafted-examples", type=int, default=300,
+                        help="crafted reviews of up to 100,000 characters, at most --examples (default: 300)")
+    parser.add_argument("--time-limit", type=float, default=TIME_LIMIT_S,
+                        help="seconds a crafted review may take to be answered (default: %(default)s)")
+    parser.add_argument("--adversarial", action="store_true",
+                        help="instead of fuzzing, print the latency of each crafted shape (see --sizes, --runs)")
+    parser.add_argument("--sizes", default="20000,100000",
+                        help="review lengths in characters for --adversarial, comma-separated (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=3, choices=range(1, 6), metavar="1..5",
+                        help="answers timed per shape, size and mode (default: 3)")
     return parser.parse_args(argv)
 
 
@@ -584,6 +717,10 @@ def main(argv=None) -> int:
     from sentiment_model import serving
 
     model = serving.model_fn(args.model)
+    if args.adversarial:
+        sizes = [int(size) for size in args.sizes.split(",")]
+        print(f"model {args.model}; load average {os.getloadavg()[0]:.2f}", flush=True)
+        return 0 if bench_crafted(serving, model, sizes, args.runs, args.time_limit) else 1
     print(f"fuzzing with {args.examples} generated bodies per handler, seed {args.seed}, model {args.model}; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
     ok = True
@@ -597,7 +734,18 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         tally = run(handler_cases(), lambda case: check_handler(case, handler, double), args.examples, args.seed)
         ok &= report("Lambda handler (proxy event -> boto3 -> endpoint double)", tally, time.perf_counter() - started)
+    fast = None
+    if args.only in (None, "crafted"):
+        started = time.perf_counter()
+        tally = run(crafted_cases, lambda case: check_crafted(case, serving, model, args.time_limit),
+                    min(args.examples, args.crafted_examples), args.seed)
+        ok &= report(f"crafted reviews (up to {MAX_REVIEW_CHARS:,} characters, {args.time_limit:g} s each)",
+                     tally, time.perf_counter() - started)
+        fast = tally.statuses.get("too slow", 0) == 0
     print("target (0 unhandled exceptions): " + ("met" if ok else "MISSED"))
+    if fast is not None:
+        print(f"target (every crafted review answered within {args.time_limit:g} s): " + ("met" if fast else "MISSED"))
+        ok &= fast
     return 0 if ok else 1
 
 
