@@ -379,15 +379,16 @@ def test_max_attempts_counts_every_attempt_and_the_caller_gets_our_504(silent_en
 
 
 def test_no_retry_starts_that_could_not_end_before_the_deadline(silent_endpoint):
-    """With 3 attempts allowed but a deadline 1 s away (after the margin for answering), one
-    attempt of up to 1.3 s fits and a retry after it does not: the caller gets our 504 in time."""
+    """3 attempts allowed, but the deadline 1 s away (after the margin for answering): the first
+    attempt is made, a retry (up to 1 s of back-off, then up to 1 + 0.3 s) could not end in
+    time, so none starts and the caller gets our 504 at once."""
     environment = silent_environment(silent_endpoint, 3)
     client = predict_proxy.build_client(environment)
     started = time.monotonic()
     response = predict_proxy.handle(event("A review."), Context(predict_proxy.ANSWER_MARGIN_S + 1), environment, client)
 
     assert silent_endpoint.requests == 1
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2
     assert (response["statusCode"], json.loads(response["body"])) == (504, TIMEOUT_ANSWER)
 
 
