@@ -54,7 +54,7 @@ def write_aclimdb(root: Path, split: str, rows: list[dict]) -> Path:
 
 # ---------------------------------------------------------------------------------------------
 # The CDK app, synthesized in-process. Every synthesis gets the context the CDK CLI would give
-# app.py (cdk.json's settings and context, sentiment.infra.snapshot.app_context) and runs
+# app.py (cdk.json's settings and context, stacks.review.snapshot.app_context) and runs
 # cdk-nag, so an unacknowledged finding fails the test that asked for it.
 # ---------------------------------------------------------------------------------------------
 
@@ -95,9 +95,9 @@ def synthesize(outdir: Path, overrides: dict) -> Synthesized:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from aws_cdk import App
 
-    from sentiment.infra.snapshot import app_context
     from stacks.application import build
     from stacks.config import DeploymentConfig
+    from stacks.review.snapshot import app_context
 
     context = app_context(overrides)
     app = App(context=context, outdir=str(outdir))

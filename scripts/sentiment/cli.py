@@ -52,10 +52,10 @@ COMMANDS = {
                               "the endpoint's contract on the real SageMaker serving stack and the local one",
                               GROUPS[3]),
     "audit": Command("sentiment.checks.audit", "bandit and pip-audit, with acknowledgements", GROUPS[3]),
-    "snapshot": Command("sentiment.infra.snapshot", "refresh the committed template snapshots", GROUPS[4]),
-    "lint-templates": Command("sentiment.checks.lint_templates",
+    "snapshot": Command("stacks.review.snapshot", "refresh the committed template snapshots", GROUPS[4]),
+    "lint-templates": Command("stacks.review.lint_templates",
                               "cfn-lint over the synthesized templates, as a table", GROUPS[4]),
-    "diff": Command("sentiment.infra.diff", "what the current templates change against tests/snapshots/ at a git ref",
+    "diff": Command("stacks.review.diff", "what the current templates change against tests/snapshots/ at a git ref",
                     GROUPS[4]),
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from support import Synthesized, make_dataset, make_model_dir, synthesize
 
-from sentiment.infra.snapshot import CONFIGURATIONS
+from stacks.review.snapshot import CONFIGURATIONS
 
 
 @pytest.fixture(scope="session")

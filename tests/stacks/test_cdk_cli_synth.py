@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from sentiment.checks.bench_synth import CDK, ROOT, cdk_environment
-from sentiment.infra.snapshot import CONFIGURATIONS, normalize, snapshot_path, stacks_of
+from stacks.review.snapshot import CONFIGURATIONS, normalize, snapshot_path, stacks_of
 
 pytestmark = [
     pytest.mark.slow,

@@ -6,7 +6,7 @@ import difflib
 
 import pytest
 
-from sentiment.infra import snapshot as snapshot_templates
+from stacks.review import snapshot as snapshot_templates
 
 
 @pytest.mark.parametrize("configuration", sorted(snapshot_templates.CONFIGURATIONS))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from sentiment.checks.lint_templates import CONFIG_FILE, lint, snapshot_templates, table
-from sentiment.infra.snapshot import CONFIGURATIONS, snapshot_path, stacks_of
+from stacks.review.lint_templates import CONFIG_FILE, lint, snapshot_templates, table
+from stacks.review.snapshot import CONFIGURATIONS, snapshot_path, stacks_of
 
 
 def test_no_cfn_lint_finding_in_any_snapshot():

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from sentiment.infra import diff as infra_diff
-from sentiment.infra.diff import compare, report
+from stacks.review import diff as infra_diff
+from stacks.review.diff import compare, report
 
 BASE = {
     "Resources": {

@@ -69,7 +69,7 @@ def table(findings: list[Finding]) -> str:
 
 def synthesized_templates(workdir: Path) -> list[Path]:
     """Both stacks in every snapshot configuration, written under workdir/<configuration>/."""
-    from sentiment.infra.snapshot import CONFIGURATIONS, synthesize
+    from stacks.review.snapshot import CONFIGURATIONS, synthesize
 
     paths = []
     for configuration, overrides in CONFIGURATIONS.items():
@@ -82,7 +82,7 @@ def synthesized_templates(workdir: Path) -> list[Path]:
 
 def snapshot_templates() -> list[Path]:
     """Every committed snapshot template (tests/snapshots/<configuration>/<stack>.template.json)."""
-    from sentiment.infra.snapshot import SNAPSHOT_DIR
+    from stacks.review.snapshot import SNAPSHOT_DIR
 
     return sorted(SNAPSHOT_DIR.glob("*/*.template.json"))
 

@@ -348,7 +348,7 @@ def context_pair(text: str) -> tuple[str, str]:
 
 
 def main(argv=None) -> int:
-    from sentiment.infra.snapshot import CONFIGURATIONS, normalized_templates
+    from stacks.review.snapshot import CONFIGURATIONS, normalized_templates
 
     parser = argparse.ArgumentParser(prog="sentiment diff", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
