@@ -94,9 +94,11 @@ class TextSettings:
 # in one pass: every search for a closing ">", "-->" or "]]>" resumes where the previous one
 # stopped, and a start tag is read no further than the first ">" after it (or the next "<" when
 # there is none), so no character is read more than a fixed number of times. It differs from
-# HTMLParser in two cases only, and the ids and offsets of all 50,000 labelled IMDb reviews are
-# the same as before: a ">" inside a quoted attribute value ends the tag, and "<![" followed by
-# anything but a known keyword, which made HTMLParser raise, is text (docs/model.md).
+# HTMLParser in three cases only, and the ids and offsets of all 50,000 labelled IMDb reviews are
+# the same as before: a ">" inside a quoted attribute value ends the tag; "<" and a letter with
+# no ">" anywhere after them is text up to the next "<" (HTMLParser read on across it, and where
+# it then stopped at a character such as NUL, left the references in that stretch undecoded);
+# and "<![" followed by anything but a known keyword, which made HTMLParser raise, is text.
 STARTTAG_OPEN = re.compile("<[a-zA-Z]")
 TAG_NAME = re.compile(r"([a-zA-Z][^\t\n\r\f />\x00]*)(?:\s|/(?!>))*")
 ATTRIBUTE = re.compile(
