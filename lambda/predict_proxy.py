@@ -2,10 +2,10 @@
 
 The handler is thin: it turns the proxy event into a validated review (pure functions below),
 asks the SageMaker endpoint for its sentiment, and answers with the documented status, a JSON
-body and the CORS headers for the caller's origin. A JSON request may add "explain": true; the
-endpoint is then asked for the explanation (words with weights, sentences with probabilities),
-which is checked and passed on. Review text is never logged; each request
-logs one line with the review's length, the status and the latency.
+body and the CORS headers for the caller's origin; every status and field is docs/api.md. A
+request with "explain": true has the endpoint's explanation checked and passed on. Review text
+is never logged; each request logs one line with the review's length, the status and the
+latency.
 
 Environment:
     ENDPOINT_NAME      the SageMaker endpoint to invoke

@@ -30,7 +30,7 @@ class SentimentModelStack(Stack):
         role = SageMakerRole(self, "SageMakerRole", images=images)
         artifacts = ArtifactsBucket(self, "Artifacts", destroy_on_delete=config.dev,
                                    log_retention_days=config.log_retention_days)
-        # scripts/batch_transform.py stages each job's input and output under this prefix.
+        # scripts/sentiment/evaluation/batch_transform.py stages each job's input and output under this prefix.
         role.allow_read_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)
         role.allow_write_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)
 

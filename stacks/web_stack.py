@@ -16,7 +16,7 @@ from stacks.nag import acknowledge
 from stacks.predict_api import PredictApi
 from stacks.website import Website
 
-# The local stack's address (scripts/local_stack.py), for a dev page talking to the cloud API.
+# The local stack's address (scripts/sentiment/local/stack.py), for a dev page talking to the cloud API.
 LOCALHOST_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 
 

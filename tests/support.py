@@ -59,7 +59,7 @@ def write_aclimdb(root: Path, split: str, rows: list[dict]) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 def make_dataset(folder: Path, content: bytes = b"\x93NUMPY fixture") -> Path:
-    """Just enough of scripts/prepare_data.py's output for synthesis: a manifest and a file."""
+    """Just enough of scripts/sentiment/data/prepare.py's output for synthesis: a manifest and a file."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").write_text(json.dumps({"format_version": 1, "files": ["train.ids.npy"]}))
     (folder / "train.ids.npy").write_bytes(content)

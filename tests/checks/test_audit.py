@@ -1,4 +1,4 @@
-"""The security scanners' step (scripts/audit.py): high findings fail it, acknowledged ones need a
+"""The security scanners' step (scripts/sentiment/checks/audit.py): high findings fail it, acknowledged ones need a
 reason, and a machine that cannot reach the vulnerability data says so instead of passing quietly."""
 import pytest
 

@@ -1,5 +1,5 @@
 """Generated hostile input against the two handlers that read what strangers send (a short,
-repeatable run of scripts/fuzz.py's properties; `make fuzz` runs 10,000 bodies per handler).
+repeatable run of scripts/sentiment/checks/fuzz.py's properties; `make fuzz` runs 10,000 bodies per handler).
 Any exception other than the inference handlers' InferenceError is a bug, and so is a Lambda
 answer outside the documented statuses or without its JSON error and CORS headers."""
 import subprocess

@@ -1,4 +1,4 @@
-"""Explanations (model_code/explain.py): every weight sits on the visitor's own word, at offsets
+"""Explanations (model_code/sentiment_model/explain.py): every weight sits on the visitor's own word, at offsets
 that point into the text exactly as sent; words the model does not read are left out; the
 weights add up to what the model's logit says; the contract's shape, and bad requests refused."""
 import gzip

@@ -1,4 +1,4 @@
-"""Found by the soak (scripts/soak.py): the model server's memory grew by 150 MB in two minutes of
+"""Found by the soak (scripts/sentiment/checks/soak.py): the model server's memory grew by 150 MB in two minutes of
 IMDb reviews, because oneDNN kept a compiled LSTM kernel for each new (batch, length) shape.
 The inference handlers keep that cache small; reviews of every length must leave memory flat."""
 import os

@@ -41,7 +41,7 @@ def test_cdk_json_states_every_key_once_with_the_dataclass_default():
     sits either at the top level (the same in every stage) or in every stage's block (the values
     that differ), never in both: a top-level key would hide the stage's value, since `-c` lands
     at the top level too. The training recipe is the one exception: it is stated once, in
-    model_code/recipe.py."""
+    model_code/sentiment_model/recipe.py."""
     context = cdk_json_context()
     stage_keys = set(context["stages"]["dev"])
     defaults = documented_defaults()

@@ -304,7 +304,7 @@ def test_model_stack_outputs(default_app, output):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_sagemaker_role_may_use_only_the_batch_transform_prefix_for_transform_jobs(mode, request):
-    """scripts/batch_transform.py stages input and output under batch-transform/; the role needs
+    """scripts/sentiment/evaluation/batch_transform.py stages input and output under batch-transform/; the role needs
     exactly that prefix, not the whole bucket."""
     statements = policy_statements(request.getfixturevalue(mode).model)
     def covers(action, suffix):

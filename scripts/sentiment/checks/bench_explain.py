@@ -1,4 +1,4 @@
-"""How far the word weights of model_code/explain.py can be trusted, and what the uncertain band
+"""How far the word weights of model_code/sentiment_model/explain.py can be trusted, and what the uncertain band
 means, for one model (re-run it after every retraining):
 
 - faithfulness: on test reviews, deleting the --top words with the largest weight towards the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prepare IMDb reviews for training: tokenize on every core, build the vocabulary on the training
 part, hold out a seeded validation split, and write the folder the SageMaker ``training`` channel
-receives (see model_code/dataset.py for its layout).
+receives (see model_code/sentiment_model/dataset.py for its layout).
 
 Beside the whole reviews, the training folder holds short texts cut from them
 (sentiment.data.snippets): `train_windows`, sentence windows of the training reviews that the

@@ -8,7 +8,7 @@ Input (by file name; a trailing .gz is read compressed):
     *.csv               a header row with a text or review column, optional label and id columns
     *.txt               one review per line (blank lines are skipped)
     aclImdb/ folder, aclImdb_v1.tar.gz (or its URL), a folder with <split>.jsonl[.gz]
-                        read by scripts/imdb_sources.py, labelled, in the dataset's order
+                        read by scripts/sentiment/data/reviews.py, labelled, in the dataset's order
 Output: one {"id"?, "sentiment", "score", "label"?} object per line.
 
 One process per core, each with one torch thread: two processes that each start an OpenMP team

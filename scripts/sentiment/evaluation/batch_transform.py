@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Score a file of reviews with SageMaker Batch Transform, on as many instances as you ask for.
 
-1. The reviews (any input scripts/batch_score.py reads) go to the artifacts bucket as JSON lines,
+1. The reviews (any input scripts/sentiment/evaluation/batch_score.py reads) go to the artifacts bucket as JSON lines,
    one {"review": ...} per line: s3://BUCKET/PREFIX/JOB/input/reviews.jsonl.
 2. A transform job runs the deployed model over them: SplitType=Line and
    BatchStrategy=MultiRecord hand each instance up to --max-payload-mb of lines per request,
@@ -157,7 +157,7 @@ def make_clients(region: str | None):
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", required=True, help="reviews, in any format scripts/batch_score.py reads")
+    parser.add_argument("--input", required=True, help="reviews, in any format scripts/sentiment/evaluation/batch_score.py reads")
     parser.add_argument("--model-name", help="the SageMaker model to run (default: the model behind --endpoint-name)")
     parser.add_argument("--endpoint-name", help="take the model from this endpoint's configuration")
     parser.add_argument("--bucket", help="bucket for input and output (default: ArtifactsBucketName of --stack-outputs)")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local API Gateway (REST API, Lambda proxy integration) for the one resource the site uses,
 `/predict` (POST and OPTIONS). Each HTTP request becomes the proxy event API Gateway would send,
-`lambda/predict_proxy.handler` answers it, and its proxy response becomes the HTTP response.
+`handler` in `lambda/predict_proxy.py` answers it, and its proxy response becomes the HTTP response.
 
 The handler module is loaded from lambda/ by its file, as the Lambda runtime loads it, and each
 ApiApp is one function instance: its own environment (`lambda_environment()`, with credentials

@@ -2,11 +2,11 @@
 """The whole system on this machine, no AWS account needed:
 
     website   http://127.0.0.1:8080/          website/ plus a generated config.json, with the
-                                              CloudFront security headers (scripts/local_site.py)
-    API       http://127.0.0.1:8081/predict   API Gateway's proxy event -> lambda/predict_proxy
-                                              (scripts/local_api.py)
+                                              CloudFront security headers (scripts/sentiment/local/site.py)
+    API       http://127.0.0.1:8081/predict   API Gateway's proxy event -> lambda/predict_proxy.py
+                                              (scripts/sentiment/local/api.py)
     model     http://127.0.0.1:8082           SageMaker's container contract and runtime API
-                                              around model_code/inference.py (scripts/local_runtime.py)
+                                              around model_code/inference.py (scripts/sentiment/local/model_server.py)
 
 The Lambda handler reaches the model server through boto3's standard
 AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME setting, exactly the code that runs on AWS. The model server
