@@ -154,7 +154,7 @@ def test_model_server_speaks_the_runtime_api_to_boto3(stack):
 
     client = boto3.client("sagemaker-runtime", endpoint_url=stack.model_url, region_name="us-east-1",
                           aws_access_key_id="local", aws_secret_access_key="local",
-                          config=Config(retries={"max_attempts": 1}))
+                          config=Config(retries={"total_max_attempts": 1}))
     answer = client.invoke_endpoint(EndpointName="local-sentiment", ContentType="application/json",
                                     Body=json.dumps({"reviews": [POSITIVE, "awful"]}))
     assert len(json.loads(answer["Body"].read())["predictions"]) == 2

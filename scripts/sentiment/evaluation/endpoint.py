@@ -101,7 +101,7 @@ def runtime_client(region: str | None, concurrency: int, timeout: float):
 
     return boto3.client("sagemaker-runtime", region_name=region, config=Config(
         max_pool_connections=concurrency, connect_timeout=min(timeout, 5), read_timeout=timeout,
-        retries={"mode": "standard", "max_attempts": 1}))
+        retries={"mode": "standard", "total_max_attempts": 1}))
 
 
 class ApiScorer:
