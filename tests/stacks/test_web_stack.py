@@ -192,6 +192,18 @@ def test_waf_limits_each_address_and_applies_aws_common_rules(options_app):
         ])})
 
 
+def test_the_common_rules_do_not_block_a_long_review_or_one_that_quotes_markup(prod_app):
+    """A review is free text up to 20,000 characters: the set's 8 KB body limit and its body
+    XSS patterns only count, so such a review reaches the proxy (its own 413, the page's
+    textContent) instead of a 403 that tells the visitor to reload the page."""
+    prod_app.web.has_resource_properties("AWS::WAFv2::WebACL", {"Rules": Match.array_with([
+        Match.object_like({"Statement": {"ManagedRuleGroupStatement": Match.object_like({
+            "Name": "AWSManagedRulesCommonRuleSet",
+            "RuleActionOverrides": [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}},
+                                    {"Name": "CrossSiteScripting_BODY", "ActionToUse": {"Count": {}}}]})}}),
+    ])})
+
+
 def test_a_rate_limited_address_gets_a_429_the_page_can_read_and_show(prod_app):
     """Like the proxy's own errors: a JSON {"error": ...}, Retry-After, and the site's CORS header
     (WAF's custom response replaces API Gateway's gateway responses)."""
