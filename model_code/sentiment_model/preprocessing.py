@@ -365,10 +365,7 @@ def _markup_events(text: str, decode_references: bool = True) -> list[tuple]:
     return events
 
 
-# One request reads the same review several times (its score, its words' offsets, its sentences):
-# the last few reviews' pieces are kept.
-@functools.lru_cache(maxsize=8)
-def _markup_pieces(review: str, tag_text: str) -> tuple[tuple[str, int, str], ...]:
+def _markup_pieces(review: str, tag_text: str) -> list[tuple[str, int, str]]:
     """The pieces of the review's text as (text, where it starts, what it is): "tag" (tag_text,
     which each start and end tag becomes, so that "end.<br />The" still separates words),
     "verbatim" (script or style content, as it is) or "decoded" (text with its character
@@ -382,9 +379,12 @@ def _markup_pieces(review: str, tag_text: str) -> tuple[tuple[str, int, str], ..
             pieces.append((tag_text, event[2], "tag"))
         elif kind == "startendtag":
             pieces += [(tag_text, event[2], "tag")] * 2
-    return tuple(pieces)
+    return pieces
 
 
+# One request reads the same review several times (for its score, its words' offsets and its
+# sentences): the texts of the last few reviews are kept.
+@functools.lru_cache(maxsize=8)
 def strip_html(text: str) -> str:
     """Markup-free text of a review (the default pipeline's HTML rule)."""
     if "<" not in text and "&" not in text:
