@@ -310,6 +310,7 @@ UNICODE_SPACES = "".join(character for character in map(chr, range(0x3001)) if c
 # name -> the unit repeated to make a review of that shape
 CRAFTED_SHAPES = {
     "unclosed start tags": "<a ",
+    "lone '<'": "<",
     "nested tags": "<b><i><p>",
     "end tags without '>'": "</",
     "unclosed comments": "<!--",
