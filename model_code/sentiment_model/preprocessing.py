@@ -468,6 +468,20 @@ def _fold_with_origins(text: str, fold) -> tuple[str, list[int] | None]:
     return folded, origins
 
 
+def _seed_numeric_reference(number: str) -> str:
+    """The character BeautifulSoup (4.13 and later) reads for "&#<number>;" (number as the
+    parser hands it on: digits, or "x" and hex digits): the HTML standard's rule, with the C1
+    controls read as the Windows-1252 characters they usually stand for."""
+    from bs4.dammit import UnicodeDammit
+
+    code = int(number[1:], 16) if number[:1] in "xX" else int(number)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    if 0x80 <= code <= 0x9F and code in UnicodeDammit.WINDOWS_1252_TO_UTF8:
+        return UnicodeDammit.WINDOWS_1252_TO_UTF8[code].decode("utf8")
+    return chr(code)
+
+
 @functools.lru_cache(maxsize=8)
 def _seed_html_text(text: str) -> str:
     """BeautifulSoup(text, "html.parser").get_text(), computed in one pass: the strings of the
@@ -481,7 +495,6 @@ def _seed_html_text(text: str) -> str:
     # Only seed-mode models list beautifulsoup4 as a requirement; its tables decode references
     # exactly as it did when the seed model was trained.
     from bs4.builder import HTMLTreeBuilder
-    from bs4.builder._htmlparser import BeautifulSoupHTMLParser
     from bs4.dammit import EntitySubstitution
 
     kept_apart = HTMLTreeBuilder.DEFAULT_STRING_CONTAINERS.keys()
@@ -526,8 +539,7 @@ def _seed_html_text(text: str) -> str:
         if kind == "data":
             string.append(value)
         elif kind == "charref":
-            character, _, rest = BeautifulSoupHTMLParser._dereference_numeric_character_reference(value)
-            string.append(character + rest)
+            string.append(_seed_numeric_reference(value))
         elif kind == "entityref":
             string.append(EntitySubstitution.HTML_ENTITY_TO_CHARACTER.get(value, "&" + value))
         elif kind == "endtag" and closed_voids.get(value):

@@ -194,3 +194,14 @@ def test_unclosed_markup_costs_time_in_proportion_to_its_length(unit):
         tokenizer(review)
         tokenizer.spans(review)
         assert time.perf_counter() - started < 2.0, (unit, settings.mode)
+
+
+def test_seed_numeric_references_decode_as_beautifulsoup_decodes_them():
+    from bs4.dammit import UnicodeDammit
+
+    from sentiment_model.preprocessing import _seed_numeric_reference
+
+    numbers = [*range(0x3000), 0xD800, 0xDFFF, 0xFDD0, 0xFFFE, 0x10FFFF, 0x110000, 10**12]
+    for number in numbers:
+        expected = UnicodeDammit.numeric_character_reference(number)[0]
+        assert _seed_numeric_reference(str(number)) == _seed_numeric_reference(f"x{number:X}") == expected, number
