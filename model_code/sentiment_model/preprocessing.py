@@ -172,33 +172,137 @@ def _markup_events(text: str, decode_references: bool = True) -> list[tuple]:
         ("comment" | "decl" | "unknown_decl" | "pi", content, position)
         ("charref" | "entityref", name, position)       only without decode_references
     """
-    n = len(text)
-    next_gt = _searcher(text, ">")
-    next_semicolon = _searcher(text, ";")
-    comment_close = _searcher(text, COMMENT_CLOSE)
-    section_close = _searcher(text, SECTION_CLOSE)
-    conditional_section_close = _searcher(text, CONDITIONAL_SECTION_CLOSE)
-    events: list[tuple] = []
-    verbatim = None  # inside <script> or <style>: (its name, the pattern of its end tag)
-    # HTMLParser.feed stops at the first construct it cannot finish yet and close() starts again
-    # from there, so the first such stop is not the end (it matters for "&#" without a number).
-    feeding = True
+    return _MarkupScanner(text, decode_references).run()
 
-    def data(piece: str, position: int, raw: bool = False) -> None:
-        if verbatim is not None:
-            events.append(("data", piece, position, "verbatim"))
+
+class _MarkupScanner:
+    """One pass over text for _markup_events. Every search for a closing ">", "-->" or "]]>"
+    resumes where the last one stopped (_searcher), so no part of the text is read twice."""
+
+    def __init__(self, text: str, decode_references: bool) -> None:
+        self.text, self.n, self.decode_references = text, len(text), decode_references
+        self.next_gt = _searcher(text, ">")
+        self.next_semicolon = _searcher(text, ";")
+        self.comment_close = _searcher(text, COMMENT_CLOSE)
+        self.section_close = _searcher(text, SECTION_CLOSE)
+        self.conditional_section_close = _searcher(text, CONDITIONAL_SECTION_CLOSE)
+        self.events: list[tuple] = []
+        self.verbatim = None  # inside <script> or <style>: (its name, the pattern of its end tag)
+        # HTMLParser.feed stops at the first construct it cannot finish yet and close() starts
+        # again from there, so the first such stop is not the end (it matters for "&#" without
+        # a number).
+        self.feeding = True
+
+    def run(self) -> list[tuple]:
+        text, n, i = self.text, self.n, 0
+        while i < n:
+            j = self.text_end(i)
+            if j is None:
+                break  # an unclosed <script> or <style>: the rest is dropped
+            if i < j:
+                self.data(text[i:j], i)
+            i = j
+            if i == n:
+                break
+            if text[i] == "<":
+                k = self.markup(i)
+                stop = k is None
+                i = i if stop else k
+            else:
+                i, stop = self.reference(i)
+            if stop:
+                break
+        if i < n and self.verbatim is None:
+            self.data(text[i:], i)
+        return self.events
+
+    def text_end(self, i: int) -> int | None:
+        """Where the text that starts at i ends (None: inside an element that never ends)."""
+        if self.verbatim is not None:
+            found = self.verbatim[1].search(self.text, i)
+            return None if found is None else found.start()
+        if self.decode_references:
+            j = self.text.find("<", i)
+            return self.n if j < 0 else j
+        found = TEXT_END.search(self.text, i)
+        return self.n if found is None else found.start()
+
+    def data(self, piece: str, position: int, raw: bool = False) -> None:
+        if self.verbatim is not None:
+            self.events.append(("data", piece, position, "verbatim"))
         else:
-            decoded = decode_references and not raw
-            events.append(("data", unescape(piece) if decoded else piece, position, "decoded"))
+            decoded = self.decode_references and not raw
+            self.events.append(("data", unescape(piece) if decoded else piece, position, "decoded"))
 
-    def start_tag(i: int) -> int:
-        nonlocal verbatim
-        gt = next_gt(i)
+    def markup(self, i: int) -> int | None:
+        """The construct that starts with "<" at i; where the scan goes on (None: stop)."""
+        text = self.text
+        if STARTTAG_OPEN.match(text, i):
+            k = self.start_tag(i)
+        elif text.startswith("</", i):
+            k = self.end_tag(i)
+        elif text.startswith("<!--", i):
+            k = self.closed_by(i, self.comment_close, 4, "comment")
+        elif text.startswith("<?", i):
+            k = self.closed_by(i, self.next_gt, 2, "pi")
+        elif text.startswith("<!", i):
+            k = self.declaration(i)
+        elif i + 1 < self.n:
+            self.data("<", i, raw=True)
+            k = i + 1
+        else:
+            return None
+        if k < 0:
+            # Unfinished: close() takes it as text up to the next ">", or the next "<".
+            self.feeding = False
+            gt = self.next_gt(i + 1)
+            if gt is not None:
+                k = gt[1]
+            else:
+                k = text.find("<", i + 1)
+                k = i + 1 if k < 0 else k
+            self.data(text[i:k], i)
+        return k
+
+    def reference(self, i: int) -> tuple[int, bool]:
+        """The "&" at i (references are kept apart only without decode_references): where the
+        scan goes on, and whether it stops there."""
+        text = self.text
+        if text.startswith("&#", i):
+            found = NUMERIC_REFERENCE.match(text, i)
+            if found:
+                self.events.append(("charref", found.group()[2:-1], i))
+                return (found.end() if found.group().endswith(";") else found.end() - 1), False
+            if self.next_semicolon(i) is not None:
+                self.data("&#", i, raw=True)
+                i += 2
+            if not self.feeding:
+                return i, True
+            self.feeding = False
+            return i, False
+        found = ENTITY_REFERENCE.match(text, i)
+        if found:
+            self.events.append(("entityref", found.group(1), i))
+            return (found.end() if found.group().endswith(";") else found.end() - 1), False
+        found = INCOMPLETE_REFERENCE.match(text, i)
+        if found:
+            if not self.feeding:
+                return (i + 1 if found.end() == self.n else i), True
+            self.feeding = False
+            return i, False
+        if i + 1 < self.n:
+            self.data("&", i, raw=True)
+            return i + 1, False
+        return i, True
+
+    def start_tag(self, i: int) -> int:
+        text = self.text
+        gt = self.next_gt(i)
         if gt is not None:
             limit = gt[1]
         else:
             lt = text.find("<", i + 1)
-            limit = n if lt < 0 else lt
+            limit = self.n if lt < 0 else lt
         j = STARTTAG_END.match(text, i, limit).end()
         following = text[j: j + 1] if j < limit else ""
         if following == ">":
@@ -221,148 +325,70 @@ def _markup_events(text: str, decode_references: bool = True) -> list[tuple]:
         closing = text[k:end].strip()
         tag = name.group(1).lower()
         if closing not in (">", "/>"):
-            data(text[i:end], i, raw=True)
+            self.data(text[i:end], i, raw=True)
         elif closing.endswith("/>"):
-            events.append(("startendtag", tag, i))
+            self.events.append(("startendtag", tag, i))
         else:
-            events.append(("starttag", tag, i))
+            self.events.append(("starttag", tag, i))
             if tag in VERBATIM_END:
-                verbatim = (tag, VERBATIM_END[tag])
+                self.verbatim = (tag, VERBATIM_END[tag])
         return end
 
-    def end_tag(i: int) -> int:
-        nonlocal verbatim
-        gt = next_gt(i + 1)
+    def end_tag(self, i: int) -> int:
+        text = self.text
+        gt = self.next_gt(i + 1)
         if gt is None:
             return -1
         end = gt[1]
         found = ENDTAG.match(text, i, end)
         if not found:
-            if verbatim is not None:
-                data(text[i:end], i)
+            if self.verbatim is not None:
+                self.data(text[i:end], i)
                 return end
             name = TAG_NAME.match(text, i + 2, end)
             if not name:
                 if text.startswith("</>", i):
                     return i + 3
-                events.append(("comment", text[i + 2: gt[0]], i))
+                self.events.append(("comment", text[i + 2: gt[0]], i))
                 return end
-            events.append(("endtag", name.group(1).lower(), i))
+            self.events.append(("endtag", name.group(1).lower(), i))
             return end
         tag = found.group(1).lower()
-        if verbatim is not None and tag != verbatim[0]:
-            data(text[i:end], i)
+        if self.verbatim is not None and tag != self.verbatim[0]:
+            self.data(text[i:end], i)
             return end
-        events.append(("endtag", tag, i))
-        verbatim = None
+        self.events.append(("endtag", tag, i))
+        self.verbatim = None
         return end
 
-    def closed_by(i: int, search, skip: int, event: str) -> int:
+    def closed_by(self, i: int, search, skip: int, event: str) -> int:
         found = search(i + skip)
         if found is None:
             return -1
-        events.append((event, text[i + skip: found[0]], i))
+        self.events.append((event, self.text[i + skip: found[0]], i))
         return found[1]
 
-    def declaration(i: int) -> int:
+    def declaration(self, i: int) -> int:
+        text = self.text
         if text.startswith("<![", i):
-            if i + 3 == n:
+            if i + 3 == self.n:
                 return -1
             name = DECLARATION_NAME.match(text, i + 3)
-            if not name or name.end() == n:
+            if not name or name.end() == self.n:
                 return -1
             keyword = name.group().strip().lower()
             if keyword in ("temp", "cdata", "ignore", "include", "rcdata"):
-                return closed_by(i, section_close, 3, "unknown_decl")
+                return self.closed_by(i, self.section_close, 3, "unknown_decl")
             if keyword in ("if", "else", "endif"):
-                return closed_by(i, conditional_section_close, 3, "unknown_decl")
+                return self.closed_by(i, self.conditional_section_close, 3, "unknown_decl")
             return -1
         if text[i: i + 9].lower() == "<!doctype":
-            found = next_gt(i + 9)
+            found = self.next_gt(i + 9)
             if found is None:
                 return -1
-            events.append(("decl", text[i + 2: found[0]], i))
+            self.events.append(("decl", text[i + 2: found[0]], i))
             return found[1]
-        return closed_by(i, next_gt, 2, "comment")
-
-    i = 0
-    while i < n:
-        if verbatim is not None:
-            found = verbatim[1].search(text, i)
-            if found is None:
-                break  # an unclosed <script> or <style>: the rest is dropped
-            j = found.start()
-        elif decode_references:
-            j = text.find("<", i)
-            j = n if j < 0 else j
-        else:
-            found = TEXT_END.search(text, i)
-            j = n if found is None else found.start()
-        if i < j:
-            data(text[i:j], i)
-        i = j
-        if i == n:
-            break
-        if text[i] == "<":
-            if STARTTAG_OPEN.match(text, i):
-                k = start_tag(i)
-            elif text.startswith("</", i):
-                k = end_tag(i)
-            elif text.startswith("<!--", i):
-                k = closed_by(i, comment_close, 4, "comment")
-            elif text.startswith("<?", i):
-                k = closed_by(i, next_gt, 2, "pi")
-            elif text.startswith("<!", i):
-                k = declaration(i)
-            elif i + 1 < n:
-                data("<", i, raw=True)
-                k = i + 1
-            else:
-                break
-            if k < 0:
-                # Unfinished: close() takes it as text up to the next ">", or the next "<".
-                feeding = False
-                gt = next_gt(i + 1)
-                if gt is not None:
-                    k = gt[1]
-                else:
-                    k = text.find("<", i + 1)
-                    k = i + 1 if k < 0 else k
-                data(text[i:k], i)
-            i = k
-        elif text.startswith("&#", i):
-            found = NUMERIC_REFERENCE.match(text, i)
-            if found:
-                events.append(("charref", found.group()[2:-1], i))
-                i = found.end() if found.group().endswith(";") else found.end() - 1
-                continue
-            if next_semicolon(i) is not None:
-                data("&#", i, raw=True)
-                i += 2
-            if not feeding:
-                break
-            feeding = False
-        else:
-            found = ENTITY_REFERENCE.match(text, i)
-            if found:
-                events.append(("entityref", found.group(1), i))
-                i = found.end() if found.group().endswith(";") else found.end() - 1
-                continue
-            found = INCOMPLETE_REFERENCE.match(text, i)
-            if found:
-                if not feeding:
-                    if found.end() == n:
-                        i += 1
-                    break
-                feeding = False
-            elif i + 1 < n:
-                data("&", i, raw=True)
-                i += 1
-            else:
-                break
-    if i < n and verbatim is None:
-        data(text[i:], i)
-    return events
+        return self.closed_by(i, self.next_gt, 2, "comment")
 
 
 def _markup_pieces(review: str, tag_text: str) -> list[tuple[str, int, str]]:
@@ -497,70 +523,79 @@ def _seed_html_text(text: str) -> str:
     from bs4.builder import HTMLTreeBuilder
     from bs4.dammit import EntitySubstitution
 
-    kept_apart = HTMLTreeBuilder.DEFAULT_STRING_CONTAINERS.keys()
-    void = HTMLTreeBuilder.DEFAULT_EMPTY_ELEMENT_TAGS
-    whitespace_kept_in = HTMLTreeBuilder.DEFAULT_PRESERVE_WHITESPACE_TAGS
-    parts: list[str] = []
-    string: list[str] = []
-    open_tags: list[str] = []
-    depths: dict[str, list[int]] = {}  # tag name -> where in open_tags each open one is
-    apart = whitespace_kept = 0  # open elements of those kinds
-    closed_voids: dict[str, int] = {}  # "<br>" without "/": a later "</br>" is ignored once
+    text_of = _SeedText(HTMLTreeBuilder, EntitySubstitution.HTML_ENTITY_TO_CHARACTER)
+    for event in _markup_events(text, decode_references=False):
+        text_of.read(*event[:2])
+    text_of.end_string()
+    return "".join(text_of.parts)
 
-    def end_string(kept: bool = False) -> None:
-        if string:
-            piece = "".join(string)
-            string.clear()
-            if not whitespace_kept and not piece.strip(" \n\t\f\r"):
+
+class _SeedText:
+    """The tree BeautifulSoup's html.parser builder would build from the markup events, kept only
+    as deep as get_text() needs: which elements are open, and the strings in order."""
+
+    def __init__(self, builder, entities: dict[str, str]) -> None:
+        self.kept_apart = builder.DEFAULT_STRING_CONTAINERS.keys()
+        self.void = builder.DEFAULT_EMPTY_ELEMENT_TAGS
+        self.whitespace_kept_in = builder.DEFAULT_PRESERVE_WHITESPACE_TAGS
+        self.entities = entities
+        self.parts: list[str] = []
+        self.string: list[str] = []
+        self.open_tags: list[str] = []
+        self.depths: dict[str, list[int]] = {}  # tag name -> where in open_tags each open one is
+        self.apart = self.whitespace_kept = 0  # open elements of those kinds
+        self.closed_voids: dict[str, int] = {}  # "<br>" without "/": a later "</br>" is ignored once
+
+    def read(self, kind: str, value: str) -> None:
+        if kind == "data":
+            self.string.append(value)
+        elif kind == "charref":
+            self.string.append(_seed_numeric_reference(value))
+        elif kind == "entityref":
+            self.string.append(self.entities.get(value, "&" + value))
+        elif kind == "endtag" and self.closed_voids.get(value):
+            self.closed_voids[value] -= 1  # ignored: not even the string before it ends
+        else:
+            self.end_string()
+            if kind == "starttag":
+                self.push(value)
+                if value in self.void:
+                    self.pop_to(value)
+                    self.closed_voids[value] = self.closed_voids.get(value, 0) + 1
+            elif kind == "startendtag":
+                self.push(value)
+                self.pop_to(value)
+            elif kind == "endtag":
+                self.pop_to(value)
+            elif kind == "unknown_decl" and value.upper().startswith("CDATA["):
+                self.string.append(value[len("CDATA["):])
+                self.end_string(kept=True)  # a CDATA section is text wherever it is
+
+    def end_string(self, kept: bool = False) -> None:
+        if self.string:
+            piece = "".join(self.string)
+            self.string.clear()
+            if not self.whitespace_kept and not piece.strip(" \n\t\f\r"):
                 piece = "\n" if "\n" in piece else " "
-            if kept or not apart:
-                parts.append(piece)
+            if kept or not self.apart:
+                self.parts.append(piece)
 
-    def push(name: str) -> None:
-        nonlocal apart, whitespace_kept
-        depths.setdefault(name, []).append(len(open_tags))
-        open_tags.append(name)
-        apart += name in kept_apart
-        whitespace_kept += name in whitespace_kept_in
+    def push(self, name: str) -> None:
+        self.depths.setdefault(name, []).append(len(self.open_tags))
+        self.open_tags.append(name)
+        self.apart += name in self.kept_apart
+        self.whitespace_kept += name in self.whitespace_kept_in
 
-    def pop_to(name: str) -> None:
-        nonlocal apart, whitespace_kept
-        if not depths.get(name):
+    def pop_to(self, name: str) -> None:
+        if not self.depths.get(name):
             return
         while True:
-            popped = open_tags.pop()
-            depths[popped].pop()
-            apart -= popped in kept_apart
-            whitespace_kept -= popped in whitespace_kept_in
+            popped = self.open_tags.pop()
+            self.depths[popped].pop()
+            self.apart -= popped in self.kept_apart
+            self.whitespace_kept -= popped in self.whitespace_kept_in
             if popped == name:
                 return
-
-    for kind, value, *_ in _markup_events(text, decode_references=False):
-        if kind == "data":
-            string.append(value)
-        elif kind == "charref":
-            string.append(_seed_numeric_reference(value))
-        elif kind == "entityref":
-            string.append(EntitySubstitution.HTML_ENTITY_TO_CHARACTER.get(value, "&" + value))
-        elif kind == "endtag" and closed_voids.get(value):
-            closed_voids[value] -= 1  # ignored: not even the string before it ends
-        else:
-            end_string()
-            if kind == "starttag":
-                push(value)
-                if value in void:
-                    pop_to(value)
-                    closed_voids[value] = closed_voids.get(value, 0) + 1
-            elif kind == "startendtag":
-                push(value)
-                pop_to(value)
-            elif kind == "endtag":
-                pop_to(value)
-            elif kind == "unknown_decl" and value.upper().startswith("CDATA["):
-                string.append(value[len("CDATA["):])
-                end_string(kept=True)  # a CDATA section is text wherever it is
-    end_string()
-    return "".join(parts)
 
 
 class Tokenizer:
