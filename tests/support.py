@@ -2,10 +2,13 @@
 launch settings. (Fixtures live in conftest.py.)"""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import random
+import socket
+import threading
 from pathlib import Path
 
 from sentiment.paths import SHARED_IMDB
@@ -115,3 +118,32 @@ def assert_auto_delete_logs_expire_and_go(template, retention_days: int = 30) ->
 
     assert group["Properties"]["RetentionInDays"] == retention_days
     assert group["DeletionPolicy"] == "Delete"
+
+
+class SilentEndpoint:
+    """A server that accepts every connection, reads the requests (counting InvokeEndpoint calls)
+    and never answers: the worst case of a SageMaker endpoint for the proxy's timeouts."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.requests = 0
+        self.connections = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.listener.accept()
+                self.connections.append(connection)
+                threading.Thread(target=self._read, args=(connection,), daemon=True).start()
+
+    def _read(self, connection):
+        with contextlib.suppress(OSError):
+            while chunk := connection.recv(65536):
+                self.requests += chunk.count(b"POST /endpoints/")
+
+    def close(self):
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()

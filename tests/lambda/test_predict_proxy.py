@@ -2,18 +2,16 @@
 sagemaker-runtime API model, and every failure the endpoint can produce is mapped to the status
 and message the API contract promises, always with the CORS headers for an allowed origin."""
 import base64
-import contextlib
 import io
 import json
 import logging
-import socket
-import threading
 import time
 
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from support import SilentEndpoint
 
 from sentiment.local.api import load_lambda_module
 
@@ -305,37 +303,6 @@ def test_review_text_is_never_logged(stub, caplog):
 
 
 # --- attempts and the deadline, against an endpoint that accepts and never answers -----------
-
-class SilentEndpoint:
-    """A TCP server that accepts every connection, reads what is sent and never answers; it
-    counts the HTTP requests it receives (one per attempt)."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.requests = 0
-        self.connections = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections.append(connection)
-            threading.Thread(target=self._read, args=(connection,), daemon=True).start()
-
-    def _read(self, connection):
-        with contextlib.suppress(OSError):
-            while chunk := connection.recv(65536):
-                self.requests += chunk.count(b"POST /endpoints/")
-
-    def close(self):
-        self.listener.close()
-        for connection in self.connections:
-            connection.close()
-
 
 @pytest.fixture
 def silent_endpoint():

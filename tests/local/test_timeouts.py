@@ -1,45 +1,15 @@
 """An endpoint that accepts connections and never answers, behind the local API: the caller gets
 the proxy's own 504 with its JSON error and CORS header after exactly the configured attempts
 (SAGEMAKER_MAX_ATTEMPTS counts them all, the first included), never a hang."""
-import contextlib
-import socket
-import threading
 import time
 
 import requests
+from support import SilentEndpoint
 
 from sentiment.local.api import ApiApp, lambda_environment
 from sentiment.local.servers import BackgroundServer
 
 ORIGIN = "http://site.test"
-
-
-class SilentEndpoint:
-    """Accepts every connection, reads the requests (counting them) and never answers."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.requests = 0
-        self.connections = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        with contextlib.suppress(OSError):
-            while True:
-                connection, _ = self.listener.accept()
-                self.connections.append(connection)
-                threading.Thread(target=self._read, args=(connection,), daemon=True).start()
-
-    def _read(self, connection):
-        with contextlib.suppress(OSError):
-            while chunk := connection.recv(65536):
-                self.requests += chunk.count(b"POST /endpoints/")
-
-    def close(self):
-        self.listener.close()
-        for connection in self.connections:
-            connection.close()
 
 
 def test_a_silent_endpoint_gets_the_configured_attempts_and_the_caller_our_504():

@@ -220,6 +220,18 @@ def request_bodies(reviews: list[str], explain: bool) -> list[bytes]:
             for review in reviews]
 
 
+def start_stack(model: str):
+    """`sentiment local` on free ports, once it answers: (process, seconds to the first
+    prediction, API port), or None after printing why it did not start."""
+    ports = (free_port(), free_port(), free_port())
+    try:
+        stack, startup = time_to_first_prediction(model, ports, timeout=120)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    return stack, startup, ports[1]
+
+
 def load_test(api_port: int, bodies: list[bytes], clients: int, duration: float, warmup: float) -> dict:
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[list[str]] = [[] for _ in range(clients)]
@@ -331,13 +343,10 @@ def main(argv=None) -> int:
     print(f"machine: {os.cpu_count()} cores, load average {load:.2f} before the run")
     stack, startup, api_port = None, None, args.api_port
     if api_port is None:
-        ports = (free_port(), free_port(), free_port())
-        try:
-            stack, startup = time_to_first_prediction(args.model, ports, timeout=120)
-        except RuntimeError as error:
-            print(f"error: {error}", file=sys.stderr)
+        started = start_stack(args.model)
+        if started is None:
             return 1
-        api_port = ports[1]
+        stack, startup, api_port = started
         print(f"start-up: first prediction answered {startup:.2f} s after running `sentiment local` "
               f"(target <= 10 s): {'met' if startup <= 10 else 'MISSED'}")
     runs, hostile = [], None

@@ -38,9 +38,9 @@ from sentiment.checks.bench_local import (
     post,
     process_tree,
     request_bodies,
-    time_to_first_prediction,
+    start_stack,
 )
-from sentiment.local.servers import LOCALHOST, free_port, stop_process
+from sentiment.local.servers import LOCALHOST, stop_process
 from sentiment.stats import percentile
 
 MB = 1024 * 1024
@@ -162,12 +162,10 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load_before[0]:.2f} / {load_before[1]:.2f} / "
           f"{load_before[2]:.2f} (1/5/15 min) before the run", flush=True)
-    ports = (free_port(), free_port(), free_port())
-    try:
-        stack, startup = time_to_first_prediction(args.model, ports, timeout=120)
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
+    started = start_stack(args.model)
+    if started is None:
         return 1
+    stack, startup, api_port = started
     print(f"stack ready in {startup:.1f} s; {args.rate:.0f} requests/s for {args.duration:.0f} s after "
           f"{args.warmup:.0f} s warm-up, {args.clients} client threads, {described}", flush=True)
     results = Results()
@@ -177,7 +175,7 @@ def main(argv=None) -> int:
         start = time.perf_counter() + 0.2
         measure_from, end = start + args.warmup, start + args.warmup + args.duration
         load = threading.Thread(target=run_schedule, daemon=True,
-                                args=(ports[1], bodies, args.rate, start, end, args.clients, results,
+                                args=(api_port, bodies, args.rate, start, end, args.clients, results,
                                       args.explain_share))
         load.start()
         time.sleep(max(0.0, measure_from - time.perf_counter()))
