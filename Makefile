@@ -66,7 +66,7 @@ bench-local: venv  ## the local stack: time to first prediction, then 16 clients
 container-test: venv toolkits  ## the endpoint's contract on the real SageMaker serving stack (TorchServe, Java 17) and the local one
 	$(SENTIMENT) container-test --model $(MODEL)
 
-fuzz: venv  ## 10,000 generated hostile bodies per handler (inference, Lambda); prints statuses
+fuzz: venv  ## 10,000 generated hostile bodies per handler (inference, Lambda) and crafted reviews up to 100,000 characters, each held to 1 s; prints statuses
 	$(SENTIMENT) fuzz --model $(MODEL)
 
 soak: venv  ## 5 minutes at 200 requests/s through the local stack: errors, p50/p99, memory growth
