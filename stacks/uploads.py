@@ -7,7 +7,7 @@ invalidation on `*`; our role narrows that statement to the one distribution it 
 """
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import DefaultStackSynthesizer, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -56,7 +56,9 @@ def upload(scope: Construct, id_: str, *, destination: s3.IBucket, retention_day
     stack = Stack.of(scope)
     bucket_id = stack.get_logical_id(destination.node.default_child)
     acknowledge(role, id=f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]", reason=reason)
-    acknowledge(role, id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
+    # The bootstrap bucket's name carries the bootstrap qualifier (-c @aws-cdk/core:bootstrapQualifier).
+    qualifier = stack.synthesizer.bootstrap_qualifier or DefaultStackSynthesizer.DEFAULT_QUALIFIER
+    acknowledge(role, id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-{qualifier}-assets-"
                          "<AWS::AccountId>-<AWS::Region>/*]", reason=reason)
     # The function itself is a singleton at stack level whose runtime CDK chooses.
     for child in stack.node.children:
