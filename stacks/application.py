@@ -1,7 +1,8 @@
 """Composes the stacks for a config; app.py and the tests both build the app through here."""
 from __future__ import annotations
 
-from aws_cdk import App, Tags, Validations
+from aws_cdk import App, Stack, Tags, Validations
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.config import DeploymentConfig
@@ -23,5 +24,17 @@ def build(app: App, config: DeploymentConfig) -> tuple[SentimentModelStack, Sent
     # Cost allocation: every taggable resource of the app carries the project's name and stage.
     Tags.of(app).add("project", "sentiment-on-sagemaker")
     Tags.of(app).add("stage", config.stage)
+    if config.permissions_boundary:
+        for stack in (model, web):
+            iam.PermissionsBoundary.of(stack).apply(permissions_boundary(stack, config.permissions_boundary))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return model, web
+
+
+def permissions_boundary(stack: Stack, arn_or_name: str) -> iam.IManagedPolicy:
+    """The landing zone's boundary policy; a bare name is a customer managed policy in the
+    deploying account. Applied as an aspect, it reaches every AWS::IAM::Role in the stack,
+    including the roles of CDK's own custom-resource providers."""
+    if arn_or_name.startswith("arn:"):
+        return iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", arn_or_name)
+    return iam.ManagedPolicy.from_managed_policy_name(stack, "PermissionsBoundary", arn_or_name)

@@ -105,6 +105,9 @@ class DeploymentConfig:
     # Operations.
     alarm_email: str = ""
     log_retention_days: int = 30
+    # Landing zone. A permissions boundary (policy ARN or name in the deploying account) on every
+    # IAM role the app creates, CDK's own custom-resource roles included. Empty: none.
+    permissions_boundary: str = ""
     # A disposable deployment: `cdk destroy` empties and deletes the artifacts bucket, and the
     # local site (localhost) may call the API. The dev stage sets it.
     dev: bool = False
@@ -348,6 +351,9 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "proxy_reserved_concurrency": _integer(0, 1000),
     "alarm_email": _pattern(r"|[^@\s]+@[^@\s]+\.[^@\s]+", "an email address or empty"),
     "log_retention_days": _log_retention,
+    "permissions_boundary": _pattern(
+        r"|arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}|[\w+=,.@-]{1,128}",
+        "an IAM policy ARN (arn:aws:iam::<account>:policy/<name>), a policy name, or empty"),
     "dev": _boolean,
 }
 
