@@ -1,7 +1,7 @@
 """Composes the stacks for a config; app.py and the tests both build the app through here."""
 from __future__ import annotations
 
-from aws_cdk import App, Stack, Tags, Validations
+from aws_cdk import App, Environment, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
@@ -12,9 +12,11 @@ from stacks.web_stack import SentimentWebStack
 
 def build(app: App, config: DeploymentConfig) -> tuple[SentimentModelStack, SentimentWebStack]:
     model_name, web_name = config.stack_names
-    model = SentimentModelStack(app, model_name, config=config,
+    # Unset account or region: that part stays a deploy-time value (environment-agnostic).
+    env = Environment(account=config.account or None, region=config.region or None)
+    model = SentimentModelStack(app, model_name, config=config, env=env,
                                 description=f"Sentiment service ({config.stage}): training and the SageMaker endpoint")
-    web = SentimentWebStack(app, web_name, config=config,
+    web = SentimentWebStack(app, web_name, config=config, env=env,
                             endpoint_name=model.endpoint.endpoint_name,
                             endpoint_arn=model.endpoint.arn,
                             variant_name=model.endpoint.variant_name,

@@ -108,6 +108,12 @@ class DeploymentConfig:
     # Landing zone. A permissions boundary (policy ARN or name in the deploying account) on every
     # IAM role the app creates, CDK's own custom-resource roles included. Empty: none.
     permissions_boundary: str = ""
+    # The account each stage deploys into and the region of both: a stage given its account is
+    # bound to it, so `cdk deploy` with another account's credentials refuses. Empty: the stacks
+    # stay environment-agnostic (deploy wherever the credentials point).
+    dev_account: str = ""
+    prod_account: str = ""
+    region: str = ""
     # A disposable deployment: `cdk destroy` empties and deletes the artifacts bucket, and the
     # local site (localhost) may call the API. The dev stage sets it.
     dev: bool = False
@@ -123,6 +129,11 @@ class DeploymentConfig:
     def name_prefix(self) -> str:
         """sentiment-<stage>: the start of every fixed name this stage creates."""
         return f"{NAME_PREFIX}-{self.stage}"
+
+    @property
+    def account(self) -> str:
+        """The stage's account (devAccount or prodAccount); empty when not configured."""
+        return self.prod_account if self.stage == "prod" else self.dev_account
 
     @property
     def stack_names(self) -> tuple[str, str]:
@@ -313,6 +324,7 @@ def _log_retention(key: str, raw: Any) -> int:
 
 _INSTANCE_TYPE = _pattern(r"ml\.[a-z][a-z0-9-]*\.[0-9]*x?large|ml\.[a-z][a-z0-9-]*\.(medium|small|metal)",
                           "a SageMaker instance type such as ml.m5.large")
+_ACCOUNT = _pattern(r"|[0-9]{12}", 'a 12-digit AWS account id as a string (e.g. "012345678901"), or empty')
 # "" in cdk.json: no local model (train in the cloud); the endpoint named after the stage.
 _EMPTY_MEANS_DEFAULT = ("model_artifact", "endpoint_name")
 _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
@@ -354,6 +366,9 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "permissions_boundary": _pattern(
         r"|arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}|[\w+=,.@-]{1,128}",
         "an IAM policy ARN (arn:aws:iam::<account>:policy/<name>), a policy name, or empty"),
+    "dev_account": _ACCOUNT,
+    "prod_account": _ACCOUNT,
+    "region": _pattern(r"|[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1, or empty"),
     "dev": _boolean,
 }
 

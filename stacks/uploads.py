@@ -7,7 +7,7 @@ invalidation on `*`; our role narrows that statement to the one distribution it 
 """
 from __future__ import annotations
 
-from aws_cdk import DefaultStackSynthesizer, Stack
+from aws_cdk import DefaultStackSynthesizer, Stack, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -56,13 +56,23 @@ def upload(scope: Construct, id_: str, *, destination: s3.IBucket, retention_day
     stack = Stack.of(scope)
     bucket_id = stack.get_logical_id(destination.node.default_child)
     acknowledge(role, id=f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]", reason=reason)
-    # The bootstrap bucket's name carries the bootstrap qualifier (-c @aws-cdk/core:bootstrapQualifier).
-    qualifier = stack.synthesizer.bootstrap_qualifier or DefaultStackSynthesizer.DEFAULT_QUALIFIER
-    acknowledge(role, id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-{qualifier}-assets-"
-                         "<AWS::AccountId>-<AWS::Region>/*]", reason=reason)
+    acknowledge(role, id=f"AwsSolutions-IAM5[Resource::{_assets_bucket_objects(stack)}]", reason=reason)
     # The function itself is a singleton at stack level whose runtime CDK chooses.
     for child in stack.node.children:
         if child.node.id.startswith("Custom::CDKBucketDeployment"):
             acknowledge(child, id="AwsSolutions-L1",
                         reason="CDK's BucketDeployment function; aws-cdk-lib picks and updates its runtime.")
     return deployment
+
+
+def _assets_bucket_objects(stack: Stack) -> str:
+    """The bootstrap assets bucket's objects as cdk-nag names them: the bucket carries the
+    bootstrap qualifier (-c @aws-cdk/core:bootstrapQualifier), and the account, region and
+    partition are literals in a stack bound to an environment, pseudo parameters otherwise."""
+    qualifier = stack.synthesizer.bootstrap_qualifier or DefaultStackSynthesizer.DEFAULT_QUALIFIER
+
+    def literal(value: str, pseudo: str) -> str:
+        return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
+    return (f"arn:{literal(stack.partition, 'Partition')}:s3:::cdk-{qualifier}-assets-"
+            f"{literal(stack.account, 'AccountId')}-{literal(stack.region, 'Region')}/*")

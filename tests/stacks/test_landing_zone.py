@@ -3,18 +3,22 @@ on every role, fixed accounts and region per stage, and a prod that cannot be de
 accident or left without an alarm destination. One synthesis of prod with all of them set."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from stacks.config import ConfigError, DeploymentConfig
 
 QUALIFIER = "acme12345"
 BOUNDARY = "acme-workload-boundary"
+DEV_ACCOUNT, PROD_ACCOUNT, REGION = "111111111111", "222222222222", "eu-west-1"
 
 
 @pytest.fixture(scope="module")
 def landing_zone_app(synth):
     return synth(**{"stage": "prod", "@aws-cdk/core:bootstrapQualifier": QUALIFIER,
-                    "permissionsBoundary": BOUNDARY})
+                    "permissionsBoundary": BOUNDARY, "devAccount": DEV_ACCOUNT, "prodAccount": PROD_ACCOUNT,
+                    "region": REGION})
 
 
 def roles(template_json) -> dict[str, dict]:
@@ -36,9 +40,9 @@ def test_every_role_has_the_permissions_boundary(landing_zone_app):
     missing it (CDK's custom-resource providers are the usual culprits) fails the deploy."""
     for template in (landing_zone_app.model_json, landing_zone_app.web_json):
         for logical_id, role in roles(template).items():
-            assert role["Properties"].get("PermissionsBoundary") == {"Fn::Join": ["", [
-                "arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"},
-                f":policy/{BOUNDARY}"]]}, logical_id
+            # A bare policy name is a policy of the account the stage deploys into.
+            assert role["Properties"].get("PermissionsBoundary") == \
+                f"arn:aws:iam::{PROD_ACCOUNT}:policy/{BOUNDARY}", logical_id
 
 
 def test_no_role_has_a_boundary_unless_configured(default_app):
@@ -60,3 +64,34 @@ def test_the_boundary_is_a_policy_arn_or_name(tmp_path, value):
 def test_a_bad_boundary_is_a_one_line_error(tmp_path, value):
     with pytest.raises(ConfigError, match="^permissionsBoundary must be an IAM policy ARN"):
         DeploymentConfig.from_context({"permissionsBoundary": value, "trainingData": str(tmp_path)}.get)
+
+
+def environments(app) -> dict[str, str]:
+    manifest = json.loads((app.outdir / "manifest.json").read_text())
+    return {name: manifest["artifacts"][name]["environment"] for name in (app.model_stack_name, app.web_stack_name)}
+
+
+def test_prod_stacks_are_bound_to_the_prod_account_and_region(landing_zone_app):
+    """The CDK CLI refuses to deploy a stack into another account than its own: prod deployed
+    with dev's credentials fails instead of creating a second prod in dev's account."""
+    assert set(environments(landing_zone_app).values()) == {f"aws://{PROD_ACCOUNT}/{REGION}"}
+
+
+def test_each_stage_takes_its_own_account(tmp_path):
+    (tmp_path / "manifest.json").write_text("{}")
+    context = {"devAccount": DEV_ACCOUNT, "prodAccount": PROD_ACCOUNT, "trainingData": str(tmp_path)}
+
+    assert DeploymentConfig.from_context({**context, "stage": "dev"}.get).account == DEV_ACCOUNT
+    assert DeploymentConfig.from_context({**context, "stage": "prod"}.get).account == PROD_ACCOUNT
+
+
+def test_without_accounts_the_stacks_stay_environment_agnostic(default_app):
+    """CI and the committed snapshots synthesize without credentials or accounts."""
+    assert set(environments(default_app).values()) == {"aws://unknown-account/unknown-region"}
+
+
+@pytest.mark.parametrize(("key", "value"), [("prodAccount", "12345"), ("devAccount", "12345678901a"),
+                                            ("prodAccount", 123456789012), ("region", "Europe")])
+def test_a_bad_account_or_region_is_a_one_line_error(tmp_path, key, value):
+    with pytest.raises(ConfigError, match=f"^{key} must be a"):
+        DeploymentConfig.from_context({key: value, "trainingData": str(tmp_path)}.get)
