@@ -14,9 +14,11 @@ def build(app: App, config: DeploymentConfig) -> tuple[SentimentModelStack, Sent
     model_name, web_name = config.stack_names
     # Unset account or region: that part stays a deploy-time value (environment-agnostic).
     env = Environment(account=config.account or None, region=config.region or None)
-    model = SentimentModelStack(app, model_name, config=config, env=env,
+    # Prod cannot be deleted by a stray `cdk destroy` or console click; dev stays disposable.
+    protected = config.stage == "prod"
+    model = SentimentModelStack(app, model_name, config=config, env=env, termination_protection=protected,
                                 description=f"Sentiment service ({config.stage}): training and the SageMaker endpoint")
-    web = SentimentWebStack(app, web_name, config=config, env=env,
+    web = SentimentWebStack(app, web_name, config=config, env=env, termination_protection=protected,
                             endpoint_name=model.endpoint.endpoint_name,
                             endpoint_arn=model.endpoint.arn,
                             variant_name=model.endpoint.variant_name,

@@ -104,6 +104,9 @@ class DeploymentConfig:
     proxy_reserved_concurrency: int = 10
     # Operations.
     alarm_email: str = ""
+    # An existing SNS topic (the company's on-call route) that every alarm notifies, the canary's
+    # rollback alarms included. Prod needs this or alarm_email: alarms nobody hears are no alarms.
+    alarm_topic_arn: str = ""
     log_retention_days: int = 30
     # Landing zone. A permissions boundary (policy ARN or name in the deploying account) on every
     # IAM role the app creates, CDK's own custom-resource roles included. Empty: none.
@@ -194,6 +197,9 @@ class DeploymentConfig:
         if self.api_burst_limit < self.api_rate_limit:
             raise ConfigError(f"apiBurstLimit must be >= apiRateLimit ({self.api_rate_limit}), "
                               f"got {self.api_burst_limit}")
+        if self.stage == "prod" and not (self.alarm_email or self.alarm_topic_arn):
+            raise ConfigError("prod needs an alarm destination: set alarmEmail (an address to mail) or "
+                              "alarmTopicArn (an existing SNS topic)")
         if self.training_mode:
             manifest = self.training_data / "manifest.json"
             if not manifest.is_file():
@@ -362,6 +368,8 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "waf_rate_limit": _integer(100, 2_000_000_000),
     "proxy_reserved_concurrency": _integer(0, 1000),
     "alarm_email": _pattern(r"|[^@\s]+@[^@\s]+\.[^@\s]+", "an email address or empty"),
+    "alarm_topic_arn": _pattern(r"|arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}",
+                                "an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), or empty"),
     "log_retention_days": _log_retention,
     "permissions_boundary": _pattern(
         r"|arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}|[\w+=,.@-]{1,128}",

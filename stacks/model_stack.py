@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.artifacts_bucket import ArtifactsBucket
@@ -80,6 +82,12 @@ class SentimentModelStack(Stack):
             provisioned_concurrency=config.provisioned_concurrency,
             data_capture=data_capture,
         )
+        if config.alarm_topic_arn and self.endpoint.rollback_alarms:
+            # On-call hears of a rollback as it happens, not from the deploy's failure afterwards.
+            topic = sns.Topic.from_topic_arn(self, "AlarmDestination", config.alarm_topic_arn)
+            for alarm in self.endpoint.rollback_alarms.alarms:
+                alarm.add_alarm_action(actions.SnsAction(topic))
+                alarm.add_ok_action(actions.SnsAction(topic))
         CfnOutput(self, "EndpointName", value=config.endpoint_name,
                   description="SageMaker endpoint the API invokes")
         CfnOutput(self, "ArtifactsBucketName", value=artifacts.s3_bucket.bucket_name,

@@ -1,4 +1,5 @@
-"""Alarms on the endpoint, the proxy and the API, an optional email topic, and one dashboard."""
+"""Alarms on the endpoint, the proxy and the API, their destinations (an email topic of ours,
+an existing topic, or both), and one dashboard."""
 from __future__ import annotations
 
 from aws_cdk import Duration
@@ -19,7 +20,8 @@ API_LATENCY_P99_LIMIT_MS = 5000
 
 class Monitoring(Construct):
     def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, variant_name: str,
-                 function: lambda_.IFunction, rest_api: apigw.RestApi, alarm_email: str) -> None:
+                 function: lambda_.IFunction, rest_api: apigw.RestApi, alarm_email: str,
+                 alarm_topic_arn: str = "") -> None:
         super().__init__(scope, id_)
 
         def endpoint_metric(name: str, statistic: str) -> cloudwatch.Metric:
@@ -67,9 +69,13 @@ class Monitoring(Construct):
             acknowledge(self.sns_topic, id="AwsSolutions-SNS2",
                         reason="Alarm notifications carry metric names only; CloudWatch cannot publish to "
                                "a topic encrypted with the AWS-managed key.")
+        destinations = [self.sns_topic] if self.sns_topic else []
+        if alarm_topic_arn:
+            destinations.append(sns.Topic.from_topic_arn(self, "AlarmDestination", alarm_topic_arn))
+        for topic in destinations:
             for each in self.cloudwatch_alarms:
-                each.add_alarm_action(actions.SnsAction(self.sns_topic))
-                each.add_ok_action(actions.SnsAction(self.sns_topic))
+                each.add_alarm_action(actions.SnsAction(topic))
+                each.add_ok_action(actions.SnsAction(topic))
 
         self.cloudwatch_dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{endpoint_name}-service",
                                               default_interval=Duration.hours(3))

@@ -42,7 +42,8 @@ class SentimentWebStack(Stack):
             acknowledge(api.rest_api.deployment_stage, id="AwsSolutions-APIG3",
                         reason="WAF is off by configuration (waf=false); throttling still bounds use.")
         Monitoring(self, "Monitoring", endpoint_name=endpoint_name, variant_name=variant_name,
-                   function=api.lambda_function, rest_api=api.rest_api, alarm_email=config.alarm_email)
+                   function=api.lambda_function, rest_api=api.rest_api, alarm_email=config.alarm_email,
+                   alarm_topic_arn=config.alarm_topic_arn)
 
         CfnOutput(self, "SiteUrl", value=site.url, description="The website")
         CfnOutput(self, "ApiUrl", value=api.url, description="POST {ApiUrl}/predict")

@@ -30,8 +30,9 @@ def test_cli_synthesizes_each_stage_offline_as_its_committed_snapshots(tmp_path,
     the in-process synthesis does not (cdk.json's top-level versionReporting, for one; in
     `context` it is ignored and every stack gains an AWS::CDK::Metadata resource), and it merges
     `-c stage=prod` into cdk.json's context the way the app expects."""
-    assert CONFIGURATIONS[stage] == {"stage": stage}
-    context = [f"trainingData={fixtures_dir / 'dataset'}"] + ([] if stage == "dev" else [f"stage={stage}"])
+    assert CONFIGURATIONS[stage]["stage"] == stage
+    context = [f"trainingData={fixtures_dir / 'dataset'}"] + \
+        ([] if stage == "dev" else [f"{key}={value}" for key, value in CONFIGURATIONS[stage].items()])
     result = cdk_synth(tmp_path, *context)
 
     assert result.returncode == 0, result.stderr[-3000:]

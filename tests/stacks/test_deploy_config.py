@@ -55,8 +55,11 @@ def test_cdk_json_states_every_key_once_with_the_dataclass_default():
 
 
 def parse_as_shipped(tmp_path: Path, **overrides) -> DeploymentConfig:
-    """cdk.json's context plus command-line overrides, with a stand-in dataset."""
+    """cdk.json's context plus command-line overrides, with a stand-in dataset (and, as prod
+    requires, an alarm destination)."""
     context = {key: value for key, value in cdk_json_context().items() if key != "trainingData"}
+    if overrides.get("stage") == "prod":
+        context["alarmEmail"] = "ops@example.com"
     return parse(tmp_path, **{**context, **overrides})
 
 
@@ -190,6 +193,8 @@ def test_a_local_model_needs_no_dataset(tmp_path):
 @pytest.mark.parametrize(("context", "message"), [
     ({"endpointMode": "gpu"}, "endpointMode must be one of serverless, realtime; got 'gpu'"),
     ({"stage": "qa"}, "stage must be one of dev, prod; got 'qa'"),
+    ({"stage": "prod"}, "prod needs an alarm destination: set alarmEmail (an address to mail) or alarmTopicArn "
+                        "(an existing SNS topic)"),
 ])
 def test_the_app_reports_a_bad_value_in_one_line_without_a_traceback(context, message):
     """What a person running `cdk synth -c endpointMode=gpu` or `-c stage=qa` sees."""

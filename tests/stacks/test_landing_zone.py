@@ -8,17 +8,19 @@ import json
 import pytest
 
 from stacks.config import ConfigError, DeploymentConfig
+from stacks.review.snapshot import CONFIGURATIONS
 
 QUALIFIER = "acme12345"
 BOUNDARY = "acme-workload-boundary"
 DEV_ACCOUNT, PROD_ACCOUNT, REGION = "111111111111", "222222222222", "eu-west-1"
+ON_CALL = f"arn:aws:sns:{REGION}:{PROD_ACCOUNT}:on-call"
 
 
 @pytest.fixture(scope="module")
 def landing_zone_app(synth):
     return synth(**{"stage": "prod", "@aws-cdk/core:bootstrapQualifier": QUALIFIER,
                     "permissionsBoundary": BOUNDARY, "devAccount": DEV_ACCOUNT, "prodAccount": PROD_ACCOUNT,
-                    "region": REGION})
+                    "region": REGION, "alarmTopicArn": ON_CALL})
 
 
 def roles(template_json) -> dict[str, dict]:
@@ -79,7 +81,8 @@ def test_prod_stacks_are_bound_to_the_prod_account_and_region(landing_zone_app):
 
 def test_each_stage_takes_its_own_account(tmp_path):
     (tmp_path / "manifest.json").write_text("{}")
-    context = {"devAccount": DEV_ACCOUNT, "prodAccount": PROD_ACCOUNT, "trainingData": str(tmp_path)}
+    context = {"devAccount": DEV_ACCOUNT, "prodAccount": PROD_ACCOUNT, "trainingData": str(tmp_path),
+               "alarmTopicArn": ON_CALL}
 
     assert DeploymentConfig.from_context({**context, "stage": "dev"}.get).account == DEV_ACCOUNT
     assert DeploymentConfig.from_context({**context, "stage": "prod"}.get).account == PROD_ACCOUNT
@@ -95,3 +98,51 @@ def test_without_accounts_the_stacks_stay_environment_agnostic(default_app):
 def test_a_bad_account_or_region_is_a_one_line_error(tmp_path, key, value):
     with pytest.raises(ConfigError, match=f"^{key} must be a"):
         DeploymentConfig.from_context({key: value, "trainingData": str(tmp_path)}.get)
+
+
+def stack_properties(app) -> dict[str, dict]:
+    manifest = json.loads((app.outdir / "manifest.json").read_text())
+    return {name: manifest["artifacts"][name].get("properties", {})
+            for name in (app.model_stack_name, app.web_stack_name)}
+
+
+def test_prod_stacks_have_termination_protection(prod_app, default_app):
+    """A stray `cdk destroy -c stage=prod` or console click must not delete the live service;
+    dev stays disposable."""
+    assert all(properties.get("terminationProtection") for properties in stack_properties(prod_app).values())
+    assert not any(properties.get("terminationProtection") for properties in stack_properties(default_app).values())
+
+
+def test_prod_without_an_alarm_destination_is_a_one_line_error(tmp_path):
+    """Prod's alarms would go off with nobody told; `make deploy STAGE=prod` stops at synthesis."""
+    with pytest.raises(ConfigError, match="^prod needs an alarm destination: set alarmEmail .* or alarmTopicArn"):
+        DeploymentConfig.from_context({"stage": "prod", "trainingData": str(tmp_path)}.get)
+
+
+def test_every_service_alarm_notifies_the_alarm_topic(prod_app):
+    """The company's on-call topic hears of every alarm and of its return to OK."""
+    topic = CONFIGURATIONS["prod"]["alarmTopicArn"]
+    for alarm in prod_app.web.find_resources("AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [topic]
+        assert alarm["Properties"]["OKActions"] == [topic]
+
+
+def test_the_canary_rollback_alarms_notify_the_alarm_topic(prod_app):
+    """A rollback is news for on-call while it happens, not only when the deploy fails later."""
+    topic = CONFIGURATIONS["prod"]["alarmTopicArn"]
+    prod_app.model.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "AlarmName": "sentiment-prod-rollback-5xx", "AlarmActions": [topic], "OKActions": [topic]})
+    prod_app.model.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "AlarmName": "sentiment-prod-rollback-latency", "AlarmActions": [topic], "OKActions": [topic]})
+
+
+def test_an_alarm_topic_is_used_as_is(prod_app):
+    """The topic exists already (the landing zone's); the stacks neither create nor own it."""
+    prod_app.web.resource_count_is("AWS::SNS::Topic", 0)
+    prod_app.model.resource_count_is("AWS::SNS::Topic", 0)
+
+
+@pytest.mark.parametrize("value", ["arn:aws:sqs:eu-west-1:222222222222:queue", "on-call"])
+def test_a_bad_alarm_topic_is_a_one_line_error(tmp_path, value):
+    with pytest.raises(ConfigError, match="^alarmTopicArn must be an SNS topic ARN"):
+        DeploymentConfig.from_context({"alarmTopicArn": value, "trainingData": str(tmp_path)}.get)
