@@ -107,6 +107,8 @@ class DeploymentConfig:
     # An existing SNS topic (the company's on-call route) that every alarm notifies, the canary's
     # rollback alarms included. Prod needs this or alarm_email: alarms nobody hears are no alarms.
     alarm_topic_arn: str = ""
+    # X-Ray active tracing of the proxy function and the API stage (billed per trace).
+    tracing: bool = False
     log_retention_days: int = 30
     # Landing zone. A permissions boundary (policy ARN or name in the deploying account) on every
     # IAM role the app creates, CDK's own custom-resource roles included. Empty: none.
@@ -370,6 +372,7 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "alarm_email": _pattern(r"|[^@\s]+@[^@\s]+\.[^@\s]+", "an email address or empty"),
     "alarm_topic_arn": _pattern(r"|arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}",
                                 "an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), or empty"),
+    "tracing": _boolean,
     "log_retention_days": _log_retention,
     "permissions_boundary": _pattern(
         r"|arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}|[\w+=,.@-]{1,128}",

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from sentiment.contract import API_RESOURCE, API_STAGE
+from sentiment.contract import API_RESOURCE
 from stacks.log_groups import log_group
 from stacks.nag import acknowledge
 
@@ -33,7 +33,8 @@ CLIENT_SETTINGS = {
 class PredictApi(Construct):
     def __init__(self, scope: Construct, id_: str, *, api_name: str, endpoint_name: str, endpoint_arn: str,
                  endpoint_mode: str, rate_limit: int, burst_limit: int, max_review_chars: int,
-                 reserved_concurrency: int | None, log_retention_days: int) -> None:
+                 reserved_concurrency: int | None, log_retention_days: int, stage_name: str,
+                 tracing: bool = False) -> None:
         super().__init__(scope, id_)
         function_logs = log_group(self, "FunctionLogs", retention_days=log_retention_days)
         role = iam.Role(self, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -55,6 +56,8 @@ class PredictApi(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             role=role,
             log_group=function_logs,
+            # X-Ray active tracing (config key tracing): billed per trace recorded and retrieved.
+            tracing=lambda_.Tracing.ACTIVE if tracing else lambda_.Tracing.DISABLED,
             environment={"ENDPOINT_NAME": endpoint_name, "MAX_REVIEW_CHARS": str(max_review_chars),
                          **CLIENT_SETTINGS[endpoint_mode]},
         )
@@ -72,7 +75,8 @@ class PredictApi(Construct):
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
-                stage_name=API_STAGE,
+                stage_name=stage_name,
+                tracing_enabled=tracing or None,
                 throttling_rate_limit=rate_limit,
                 throttling_burst_limit=burst_limit,
                 metrics_enabled=True,
@@ -86,8 +90,12 @@ class PredictApi(Construct):
         self.predict_method = self.predict_resource.add_method(
             "POST", apigw.LambdaIntegration(self.lambda_function, proxy=True))
         self.origin = f"https://{self.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
-        self.url = f"{self.origin}/{API_STAGE}"
+        self.url = f"{self.origin}/{stage_name}"
 
+        if tracing:
+            acknowledge(role, id="AwsSolutions-IAM5[Resource::*]",
+                        reason="X-Ray's PutTraceSegments and PutTelemetryRecords, which CDK grants for active "
+                               "tracing, accept no resource narrower than *.")
         acknowledge(self.rest_api, id="AwsSolutions-APIG2",
                     reason="The proxy validates every body itself (text or JSON, length, encoding) and "
                            "answers 400/413/415 with a JSON error; a model schema cannot express that.")

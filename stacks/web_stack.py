@@ -31,6 +31,8 @@ class SentimentWebStack(Stack):
             max_review_chars=config.max_review_chars,
             reserved_concurrency=config.proxy_reserved_concurrency or None,
             log_retention_days=config.log_retention_days,
+            # The API's stage is the deployment's: dev's URL ends in /dev, prod's in /prod.
+            stage_name=config.stage, tracing=config.tracing,
         )
         site = Website(self, "Website", api_url=api.url, api_origin=api.origin,
                        max_review_chars=config.max_review_chars, retention_days=config.log_retention_days)

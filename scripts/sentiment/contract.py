@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 
 # ---- The API ------------------------------------------------------------------------------
 API_RESOURCE = "/predict"          # POST {ApiUrl}/predict
-API_STAGE = "prod"                 # the REST API's one stage: ApiUrl ends in /prod
+# The REST API's one stage is named after the deployment's stage: dev's ApiUrl ends in /dev,
+# prod's in /prod. The local API (sentiment.local) tells the proxy its stage is this one.
+LOCAL_API_STAGE = "local"
 # API Gateway refuses request payloads over 10 MB before the Lambda runs.
 API_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 # The longest review the API accepts (config key maxReviewChars); longer ones get 413.

@@ -23,7 +23,8 @@ from sentiment.paths import ROOT
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 # Each snapshot is cdk.json's configuration plus these overrides: each stage as it ships (prod
 # with the alarm destination it requires: a placeholder on-call topic), and prod with every other
-# option switched away from its default (WAF, alarm mail, autoscaling, throttling, a disposable bucket).
+# option switched away from its default (WAF, alarm mail, autoscaling, throttling, a disposable bucket,
+# X-Ray tracing).
 PLACEHOLDER_ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:on-call"
 CONFIGURATIONS = {
     "dev": {"stage": "dev"},
@@ -31,7 +32,7 @@ CONFIGURATIONS = {
     "all-options": {"stage": "prod", "endpointMode": "realtime", "instanceType": "ml.c5.large",
                     "instanceCount": 2, "maxInstanceCount": 5, "targetInvocationsPerInstance": 250,
                     "waf": True, "wafRateLimit": 500, "alarmEmail": "ops@example.com", "dev": True,
-                    "apiRateLimit": 7, "apiBurstLimit": 9},
+                    "apiRateLimit": 7, "apiBurstLimit": 9, "tracing": True},
 }
 _HASHES = [
     (re.compile(r"[0-9a-f]{64}"), "<content-hash>"),

@@ -8,8 +8,10 @@ def resource(template, kind):
     return properties
 
 
-def test_the_api_stage_and_resource_are_the_contract_s(default_app):
-    assert resource(default_app.web, "AWS::ApiGateway::Stage")["StageName"] == contract.API_STAGE
+def test_the_api_stage_is_named_after_the_deployment_s_and_the_resource_is_the_contract_s(default_app, prod_app):
+    """dev's and prod's URLs say which deployment they reach (…/dev/predict, …/prod/predict)."""
+    assert resource(default_app.web, "AWS::ApiGateway::Stage")["StageName"] == "dev"
+    assert resource(prod_app.web, "AWS::ApiGateway::Stage")["StageName"] == "prod"
     assert resource(default_app.web, "AWS::ApiGateway::Resource")["PathPart"] == contract.API_RESOURCE.lstrip("/")
 
 

@@ -293,7 +293,7 @@ def test_site_gets_a_generated_config_with_the_api_url_and_is_invalidated(defaul
     (distribution_id,) = default_app.web.find_resources("AWS::CloudFront::Distribution")
     markers = json.dumps(deployment["SourceMarkers"])
 
-    assert f'["\\"https://", {{"Ref": "{api_id}"}}, ".execute-api."' in markers and '"/prod\\""' in markers
+    assert f'["\\"https://", {{"Ref": "{api_id}"}}, ".execute-api."' in markers and '"/dev\\""' in markers
     assert deployment["DistributionId"] == {"Ref": distribution_id}
     assert deployment["DistributionPaths"] == ["/*"]
 
@@ -360,3 +360,17 @@ def test_access_logging_stage_deploys_after_the_account_has_a_cloudwatch_role(mo
     assert all(account_id in stage.get("DependsOn", []) for stage in stages)
     # Shared by every REST API of the account and region: kept after `cdk destroy`.
     assert template[account_id]["DeletionPolicy"] == role["DeletionPolicy"] == "Retain"
+
+
+def test_tracing_is_off_unless_configured(default_app):
+    """X-Ray bills every trace recorded past the free tier; a deployment opts in."""
+    default_app.web.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "predict_proxy.handler", "TracingConfig": Match.absent()})
+    default_app.web.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": Match.absent()})
+
+
+def test_tracing_true_traces_the_proxy_and_the_api_stage(options_app):
+    """With -c tracing=true a slow or failing request can be followed from the API through the proxy."""
+    options_app.web.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "predict_proxy.handler", "TracingConfig": {"Mode": "Active"}})
+    options_app.web.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": True})

@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 
-from sentiment.contract import API_MAX_PAYLOAD_BYTES, API_RESOURCE, API_STAGE
+from sentiment.contract import API_MAX_PAYLOAD_BYTES, API_RESOURCE, LOCAL_API_STAGE
 from sentiment.paths import LAMBDA_CODE
 
 LAMBDA_MODULE = "predict_proxy"  # the function's handler is predict_proxy.handler
@@ -114,8 +114,8 @@ def proxy_event(environ, body: bytes) -> dict:
         "pathParameters": None,
         "stageVariables": None,
         "requestContext": {
-            "resourcePath": API_RESOURCE, "httpMethod": method, "path": f"/{API_STAGE}{environ.get('PATH_INFO', '')}",
-            "stage": API_STAGE, "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
+            "resourcePath": API_RESOURCE, "httpMethod": method, "path": f"/{LOCAL_API_STAGE}{environ.get('PATH_INFO', '')}",
+            "stage": LOCAL_API_STAGE, "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
             "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"), "apiId": "local",
             "domainName": environ.get("HTTP_HOST", ""),
             "identity": {"sourceIp": environ.get("REMOTE_ADDR", ""), "userAgent": environ.get("HTTP_USER_AGENT")},
