@@ -82,7 +82,7 @@ def test_an_override_in_context_changes_exactly_that_hyperparameter(tmp_path, co
 
 
 def test_an_override_in_a_stage_block_counts_too(tmp_path):
-    config = configure(tmp_path, stage="prod", stages={"dev": {}, "prod": {"epochs": 4}})
+    config = configure(tmp_path, stage="prod", alarmEmail="ops@example.com", stages={"dev": {}, "prod": {"epochs": 4}})
 
     assert config.hyperparameters["epochs"] == "4"
 
