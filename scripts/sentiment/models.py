@@ -3,6 +3,7 @@ model.tar.gz (unpacked into a temporary folder); and the model as an endpoint se
 archive unpacked with the handlers of its own code/."""
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import sys
 import tarfile
@@ -78,19 +79,21 @@ def import_shipped_handlers(code_dir: Path):
     loads are kept apart from this process's own sentiment_model (restored afterwards), so two
     archives, or an archive and the checkout, never mix."""
     code_dir = Path(code_dir)
+    # The package is found in code_dir alone, so its submodules come from its own folder too.
+    package_spec = importlib.machinery.PathFinder.find_spec(SHIPPED_PACKAGE, [str(code_dir)])
+    if package_spec is None or package_spec.origin is None:
+        raise ModelPathError(f"{code_dir}: no {SHIPPED_PACKAGE} package beside {SERVING_ENTRY}")
     own = {name: sys.modules.pop(name) for name in list(sys.modules) if _in_package(name)}
-    sys.path.insert(0, str(code_dir))
     try:
+        package = importlib.util.module_from_spec(package_spec)
+        sys.modules[SHIPPED_PACKAGE] = package
+        package_spec.loader.exec_module(package)
         spec = importlib.util.spec_from_file_location(f"shipped_inference_{len(_SHIPPED)}", code_dir / SERVING_ENTRY)
         handlers = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(handlers)
     finally:
-        sys.path.remove(str(code_dir))
         shipped = {name: sys.modules.pop(name) for name in list(sys.modules) if _in_package(name)}
         sys.modules.update(own)
-    package = shipped.get(SHIPPED_PACKAGE)
-    if package is None or Path(package.__file__).resolve().parent != (code_dir / SHIPPED_PACKAGE).resolve():
-        raise ModelPathError(f"{code_dir}: {SERVING_ENTRY} did not import the {SHIPPED_PACKAGE} package beside it")
     _SHIPPED.append(shipped)
     return handlers
 

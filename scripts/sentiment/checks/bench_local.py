@@ -38,6 +38,7 @@ import threading
 import time
 from pathlib import Path
 
+from sentiment.checks.crafted import CRAFTED_SHAPES, crafted
 from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
 from sentiment.data.reviews import SourceError, default_source, read_reviews
 from sentiment.local.servers import LOCALHOST, free_port, spawn, stop_process
@@ -130,16 +131,15 @@ def time_to_first_prediction(model: str, ports: tuple[int, int, int], timeout: f
 
 
 MIXES = {"plain": False, "site": True}  # mix -> whether every request asks for an explanation
-# Shapes a visitor can send that once cost seconds to minutes of CPU (unclosed tags re-scanned by
-# an HTML parser, sentence splitting quadratic in the number of full stops), at the API's limit.
-CRAFTED_UNITS = {"unclosed tags": "<a ", "one-letter sentences": "a. ", "abbreviations": "Mr. "}
+# The crafted shapes that cost the most before reading became linear, sent at the API's limit.
+HOSTILE_SHAPES = ("unclosed start tags", "initials", "abbreviations")
 ORDINARY_INTERVAL_S = 0.1
 ORDINARY_TARGET_S = 1.0
 
 
 def crafted_bodies(max_chars: int) -> dict[str, bytes]:
-    return {name: json.dumps({"review": (unit * (max_chars // len(unit) + 1))[:max_chars], "explain": True}).encode()
-            for name, unit in CRAFTED_UNITS.items()}
+    return {name: json.dumps({"review": crafted([CRAFTED_SHAPES[name]], max_chars), "explain": True}).encode()
+            for name in HOSTILE_SHAPES}
 
 
 def head_of_line(api_port: int, hostile: int, ordinary: list[str], duration: float, max_chars: int) -> dict:

@@ -43,6 +43,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sentiment.checks.crafted import CRAFTED_SHAPES, crafted
 from sentiment.local.api import load_lambda_module
 from sentiment.paths import ROOT
 
@@ -306,42 +307,6 @@ def check_explanation(explanation: dict, review: str) -> None:
 
 MAX_REVIEW_CHARS = 100_000  # the inference handlers' limit (serving.Limits)
 TIME_LIMIT_S = 1.0
-UNICODE_SPACES = "".join(character for character in map(chr, range(0x3001)) if character.isspace())
-# name -> the unit repeated to make a review of that shape
-CRAFTED_SHAPES = {
-    "unclosed start tags": "<a ",
-    "lone '<'": "<",
-    "nested tags": "<b><i><p>",
-    "end tags without '>'": "</",
-    "unclosed comments": "<!--",
-    "processing instructions": "<?",
-    "bogus declarations": "<!x ",
-    "marked sections": "<![CDATA[",
-    "open attribute quotes": "<a x='",
-    "tags cut by NUL": "<a\x00",
-    "script without end": "<script>",
-    "entities": "&amp;&#39;&#x2014;&eacute;",
-    "unfinished entities": "&#x&a",
-    "line breaks": "<br />",
-    "initials": "a. ",
-    "abbreviations": "Mr. ",
-    "ellipses": "...",
-    "full stops": ".",
-    "mixed closers": "!?\u2026\") ",
-    "one long word": "a",
-    "apostrophes": "a'",
-    "unicode whitespace": "x" + UNICODE_SPACES,
-    "combining marks": "e\u0301\u0308\u20dd",
-    "mixed scripts": "Кино 映画 فيلم ταινία 영화 film ",
-}
-
-
-def crafted(units, length: int) -> str:
-    """The units in turn, repeated to exactly length characters."""
-    unit = "".join(units)
-    return (unit * (length // len(unit) + 1))[:length]
-
-
 @dataclass(frozen=True)
 class CraftedCase:
     review: str
