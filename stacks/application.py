@@ -1,38 +1,61 @@
-"""Composes the stacks for a config; app.py and the tests both build the app through here."""
+"""Composes the stacks for a config. app.py and the tests build the app through `build`; the
+delivery pipeline's stages compose the same stacks through `add_stacks`."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
 
 from stacks.config import DeploymentConfig
 from stacks.model_stack import SentimentModelStack
 from stacks.web_stack import SentimentWebStack
 
 
-def build(app: App, config: DeploymentConfig) -> tuple[SentimentModelStack, SentimentWebStack]:
+@dataclass(frozen=True)
+class Deployment:
+    """One stage's stacks, in deployment order."""
+    model: SentimentModelStack
+    web: SentimentWebStack
+
+    @property
+    def stacks(self) -> tuple[Stack, ...]:
+        return (self.model, self.web)
+
+
+def add_stacks(scope: Construct, config: DeploymentConfig) -> Deployment:
+    """The stage's stacks under scope (the app, or a pipeline's cdk.Stage), tagged, with the
+    landing zone's permissions boundary; cdk-nag is added by the caller, once per app or stage."""
     model_name, web_name = config.stack_names
     # Unset account or region: that part stays a deploy-time value (environment-agnostic).
     env = Environment(account=config.account or None, region=config.region or None)
     # Prod cannot be deleted by a stray `cdk destroy` or console click; dev stays disposable.
     protected = config.stage == "prod"
-    model = SentimentModelStack(app, model_name, config=config, env=env, termination_protection=protected,
+    model = SentimentModelStack(scope, model_name, config=config, env=env, termination_protection=protected,
                                 description=f"Sentiment service ({config.stage}): training and the SageMaker endpoint")
-    web = SentimentWebStack(app, web_name, config=config, env=env, termination_protection=protected,
+    web = SentimentWebStack(scope, web_name, config=config, env=env, termination_protection=protected,
                             endpoint_name=model.endpoint.endpoint_name,
                             endpoint_arn=model.endpoint.arn,
                             variant_name=model.endpoint.variant_name,
                             description=f"Sentiment service ({config.stage}): API, website and alarms")
     # The endpoint's name is fixed by config, so no export ties the stacks; the order still matters.
     web.add_stack_dependency(model)
-    # Cost allocation: every taggable resource of the app carries the project's name and stage.
-    Tags.of(app).add("project", "sentiment-on-sagemaker")
-    Tags.of(app).add("stage", config.stage)
-    if config.permissions_boundary:
-        for stack in (model, web):
+    deployment = Deployment(model=model, web=web)
+    for stack in deployment.stacks:
+        # Cost allocation: every taggable resource carries the project's name and stage.
+        Tags.of(stack).add("project", "sentiment-on-sagemaker")
+        Tags.of(stack).add("stage", config.stage)
+        if config.permissions_boundary:
             iam.PermissionsBoundary.of(stack).apply(permissions_boundary(stack, config.permissions_boundary))
+    return deployment
+
+
+def build(app: App, config: DeploymentConfig) -> Deployment:
+    deployment = add_stacks(app, config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return model, web
+    return deployment
 
 
 def permissions_boundary(stack: Stack, arn_or_name: str) -> iam.IManagedPolicy:

@@ -104,9 +104,9 @@ def synthesize(outdir: Path, overrides: dict) -> Synthesized:
 
     context = app_context(overrides)
     app = App(context=context, outdir=str(outdir))
-    model_stack, web_stack = build(app, DeploymentConfig.from_context(app.node.try_get_context))
+    deployment = build(app, DeploymentConfig.from_context(app.node.try_get_context))
     app.synth()
-    return Synthesized(outdir, model_stack, web_stack)
+    return Synthesized(outdir, deployment.model, deployment.web)
 
 
 def assert_auto_delete_logs_expire_and_go(template, retention_days: int = 30) -> None:

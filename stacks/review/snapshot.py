@@ -98,7 +98,7 @@ def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
     (dataset / "manifest.json").write_text("{}")
     context = app_context({"trainingData": str(dataset), **overrides})
     app = App(context=context, outdir=str(workdir / "cdk.out"))
-    stacks = build(app, DeploymentConfig.from_context(app.node.try_get_context))
+    stacks = build(app, DeploymentConfig.from_context(app.node.try_get_context)).stacks
     app.synth()
     return {stack.stack_name: json.loads((workdir / "cdk.out" / stack.template_file).read_text())
             for stack in stacks}
