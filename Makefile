@@ -35,7 +35,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 test: venv node  ## the whole test suite (what CI runs)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 local: venv  ## the whole system on this machine: site, API, model server
 	$(SENTIMENT) local --model $(MODEL)

@@ -11,28 +11,33 @@ from constructs import Construct
 
 from stacks.config import DeploymentConfig
 from stacks.model_stack import SentimentModelStack
+from stacks.state_stack import SentimentStateStack
 from stacks.web_stack import SentimentWebStack
 
 
 @dataclass(frozen=True)
 class Deployment:
     """One stage's stacks, in deployment order."""
+    state: SentimentStateStack
     model: SentimentModelStack
     web: SentimentWebStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
-        return (self.model, self.web)
+        return (self.state, self.model, self.web)
 
 
 def add_stacks(scope: Construct, config: DeploymentConfig) -> Deployment:
     """The stage's stacks under scope (the app, or a pipeline's cdk.Stage), tagged, with the
     landing zone's permissions boundary; cdk-nag is added by the caller, once per app or stage."""
-    model_name, web_name = config.stack_names
+    state_name, model_name, web_name = config.stack_names
     # Unset account or region: that part stays a deploy-time value (environment-agnostic).
     env = Environment(account=config.account or None, region=config.region or None)
     # Prod cannot be deleted by a stray `cdk destroy` or console click; dev stays disposable.
     protected = config.stage == "prod"
+    state = SentimentStateStack(scope, state_name, config=config, env=env, termination_protection=protected,
+                                description=f"Sentiment service ({config.stage}): state that outlives the "
+                                            f"other stacks (models, training data, captured traffic)")
     model = SentimentModelStack(scope, model_name, config=config, env=env, termination_protection=protected,
                                 description=f"Sentiment service ({config.stage}): training and the SageMaker endpoint")
     web = SentimentWebStack(scope, web_name, config=config, env=env, termination_protection=protected,
@@ -40,9 +45,10 @@ def add_stacks(scope: Construct, config: DeploymentConfig) -> Deployment:
                             endpoint_arn=model.endpoint.arn,
                             variant_name=model.endpoint.variant_name,
                             description=f"Sentiment service ({config.stage}): API, website and alarms")
-    # The endpoint's name is fixed by config, so no export ties the stacks; the order still matters.
+    # Names are fixed by config (bucket, endpoint), so no export ties the stacks; the order still matters.
+    model.add_stack_dependency(state)
     web.add_stack_dependency(model)
-    deployment = Deployment(model=model, web=web)
+    deployment = Deployment(state=state, model=model, web=web)
     for stack in deployment.stacks:
         # Cost allocation: every taggable resource carries the project's name and stage.
         Tags.of(stack).add("project", "sentiment-on-sagemaker")

@@ -10,11 +10,12 @@ from stacks.nag import acknowledge
 
 
 class ArtifactsBucket(Construct):
-    def __init__(self, scope: Construct, id_: str, *, destroy_on_delete: bool,
+    def __init__(self, scope: Construct, id_: str, *, bucket_name: str, destroy_on_delete: bool,
                  log_retention_days: int) -> None:
         super().__init__(scope, id_)
         self.s3_bucket = s3.Bucket(
             self, "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,

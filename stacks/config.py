@@ -51,9 +51,9 @@ class ConfigError(ValueError):
     """A configuration value that synthesis cannot use; the message is one line for the user."""
 
 
-def stack_names(stage: str) -> tuple[str, str]:
-    """The model stack's and the web stack's names in this stage."""
-    return f"SentimentModel-{stage}", f"SentimentWeb-{stage}"
+def stack_names(stage: str) -> tuple[str, str, str]:
+    """The state stack's, the model stack's and the web stack's names in this stage, in deployment order."""
+    return f"SentimentState-{stage}", f"SentimentModel-{stage}", f"SentimentWeb-{stage}"
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class DeploymentConfig:
         return self.prod_account if self.stage == "prod" else self.dev_account
 
     @property
-    def stack_names(self) -> tuple[str, str]:
+    def stack_names(self) -> tuple[str, str, str]:
         return stack_names(self.stage)
 
     @property

@@ -1,25 +1,26 @@
-"""Model side: artifacts bucket, training data, training job (or a local model), endpoint."""
+"""Model side: training data, training job (or a local model), endpoint. The artifacts bucket they
+use lives in the stateful stack (stacks/state_stack.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.artifacts_bucket import ArtifactsBucket
 from stacks.config import DeploymentConfig
 from stacks.endpoint import DataCapture, SentimentEndpoint
 from stacks.images import inference_image, training_image, use_images
 from stacks.model_artifact import ModelArtifact
 from stacks.sagemaker_role import SageMakerRole
+from stacks.state_stack import DATA_CAPTURE_PREFIX, artifacts_bucket_name
 from stacks.training import TrainingJob
 from stacks.training_data import TrainingData
 
 MODEL_CODE_DIR = Path(__file__).resolve().parents[1] / "model_code"
 BATCH_TRANSFORM_PREFIX = "batch-transform/"
-DATA_CAPTURE_PREFIX = "data-capture/"
 
 
 class SentimentModelStack(Stack):
@@ -30,19 +31,20 @@ class SentimentModelStack(Stack):
         images = [serving_image, *([train_image] if train_image else [])]
         use_images(self, images)
         role = SageMakerRole(self, "SageMakerRole", images=images)
-        artifacts = ArtifactsBucket(self, "Artifacts", destroy_on_delete=config.dev,
-                                   log_retention_days=config.log_retention_days)
+        # The state stack's bucket, by its fixed name (no export ties the stacks).
+        artifacts_bucket = s3.Bucket.from_bucket_name(self, "ArtifactsBucket",
+                                                      artifacts_bucket_name(self, config.name_prefix))
         # scripts/sentiment/evaluation/batch_transform.py stages each job's input and output under this prefix.
-        role.allow_read_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)
-        role.allow_write_prefix(artifacts.s3_bucket, BATCH_TRANSFORM_PREFIX)
+        role.allow_read_prefix(artifacts_bucket, BATCH_TRANSFORM_PREFIX)
+        role.allow_write_prefix(artifacts_bucket, BATCH_TRANSFORM_PREFIX)
 
         if config.training_mode:
-            data = TrainingData(self, "TrainingData", bucket=artifacts.s3_bucket,
+            data = TrainingData(self, "TrainingData", bucket=artifacts_bucket,
                                 data_dir=config.training_data, retention_days=config.log_retention_days,
                                 unlabelled_dir=config.unlabelled_data)
             training = TrainingJob(
                 self, "TrainingJob",
-                name_prefix=config.name_prefix, code_dir=MODEL_CODE_DIR, bucket=artifacts.s3_bucket,
+                name_prefix=config.name_prefix, code_dir=MODEL_CODE_DIR, bucket=artifacts_bucket,
                 data_prefix=data.s3_prefix, data_hash=data.data_hash, unlabelled_prefix=data.unlabelled_prefix,
                 role=role, image=train_image,
                 instance_type=config.training_instance_type, use_spot=config.training_use_spot,
@@ -57,15 +59,15 @@ class SentimentModelStack(Stack):
             CfnOutput(self, "TrainingJobName", value=training.job_name,
                       description="SageMaker training job that produced the deployed model")
         else:
-            model_data_url = ModelArtifact(self, "ModelArtifact", path=config.model_artifact,
-                                           role=role).model_data_url
+            artifact = ModelArtifact(self, "ModelArtifact", path=config.model_artifact, bucket=artifacts_bucket,
+                                     role=role, log_retention_days=config.log_retention_days)
+            model_data_url = artifact.model_data_url
 
         data_capture = None
         if config.data_capture:
-            # SSE-S3 like the rest of the bucket, private, TLS only; expired after the retention.
-            role.allow_write_prefix(artifacts.s3_bucket, DATA_CAPTURE_PREFIX)
-            artifacts.expire_prefix(DATA_CAPTURE_PREFIX, days=config.data_capture_retention_days)
-            data_capture = DataCapture(destination_s3_uri=artifacts.s3_bucket.s3_url_for_object(DATA_CAPTURE_PREFIX),
+            # Private, TLS only, expired after the retention (the state stack's lifecycle rule).
+            role.allow_write_prefix(artifacts_bucket, DATA_CAPTURE_PREFIX)
+            data_capture = DataCapture(destination_s3_uri=artifacts_bucket.s3_url_for_object(DATA_CAPTURE_PREFIX),
                                        sampling_percent=config.data_capture_percent)
         self.endpoint = SentimentEndpoint(
             self, "Endpoint",
@@ -82,6 +84,9 @@ class SentimentModelStack(Stack):
             provisioned_concurrency=config.provisioned_concurrency,
             data_capture=data_capture,
         )
+        if not config.training_mode:
+            # SageMaker reads the model when it creates the model: the copy must be there first.
+            self.endpoint.sagemaker_model.node.add_dependency(artifact.copy)
         if config.alarm_topic_arn and self.endpoint.rollback_alarms:
             # On-call hears of a rollback as it happens, not from the deploy's failure afterwards.
             topic = sns.Topic.from_topic_arn(self, "AlarmDestination", config.alarm_topic_arn)
@@ -90,5 +95,3 @@ class SentimentModelStack(Stack):
                 alarm.add_ok_action(actions.SnsAction(topic))
         CfnOutput(self, "EndpointName", value=config.endpoint_name,
                   description="SageMaker endpoint the API invokes")
-        CfnOutput(self, "ArtifactsBucketName", value=artifacts.s3_bucket.bucket_name,
-                  description="Training data, training output and batch transform files")

@@ -8,7 +8,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from stacks.images import DlcImage
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, nag_spelling
 
 
 class SageMakerRole(Construct):
@@ -82,6 +82,5 @@ class SageMakerRole(Construct):
 
 def nag_object_arn(bucket: s3.IBucket, prefix: str) -> str:
     """How cdk-nag spells `<bucket ARN>/<prefix>*` in a finding's id."""
-    logical_id = Stack.of(bucket).get_logical_id(bucket.node.default_child)
-    return f"<{logical_id}.Arn>/{prefix}*"
+    return nag_spelling(bucket, bucket.arn_for_objects(f"{prefix}*"))
 

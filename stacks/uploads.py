@@ -15,7 +15,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from stacks.log_groups import log_group
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, nag_spelling
 
 GRANT_WILDCARD_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*")
 INVALIDATION_ACTIONS = frozenset({"cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"})
@@ -54,8 +54,8 @@ def upload(scope: Construct, id_: str, *, destination: s3.IBucket, retention_day
     for action in GRANT_WILDCARD_ACTIONS:
         acknowledge(role, id=f"AwsSolutions-IAM5[Action::{action}]", reason=reason)
     stack = Stack.of(scope)
-    bucket_id = stack.get_logical_id(destination.node.default_child)
-    acknowledge(role, id=f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]", reason=reason)
+    acknowledge(role, id=f"AwsSolutions-IAM5[Resource::{nag_spelling(role, destination.arn_for_objects('*'))}]",
+                reason=reason)
     acknowledge(role, id=f"AwsSolutions-IAM5[Resource::{_assets_bucket_objects(stack)}]", reason=reason)
     # The function itself is a singleton at stack level whose runtime CDK chooses.
     for child in stack.node.children:

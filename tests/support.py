@@ -84,14 +84,24 @@ def make_model_dir(folder: Path, validation_accuracy: float | None = 0.92) -> Pa
 class Synthesized:
     """The app's templates for one configuration, as plain JSON and as assertion Templates."""
 
-    def __init__(self, outdir: Path, model_stack, web_stack):
+    def __init__(self, outdir: Path, deployment):
         from aws_cdk.assertions import Template
         self.outdir = outdir
-        self.model_stack_name, self.web_stack_name = model_stack.stack_name, web_stack.stack_name
-        self.model_json = json.loads((outdir / f"{model_stack.artifact_id}.template.json").read_text())
-        self.web_json = json.loads((outdir / f"{web_stack.artifact_id}.template.json").read_text())
+        self.state_stack_name, self.model_stack_name, self.web_stack_name = (
+            stack.stack_name for stack in deployment.stacks)
+        self.state_json, self.model_json, self.web_json = (
+            json.loads((outdir / f"{stack.artifact_id}.template.json").read_text()) for stack in deployment.stacks)
+        self.state = Template.from_json(self.state_json)
         self.model = Template.from_json(self.model_json)
         self.web = Template.from_json(self.web_json)
+
+    @property
+    def stack_names(self) -> tuple[str, str, str]:
+        return self.state_stack_name, self.model_stack_name, self.web_stack_name
+
+    @property
+    def templates(self) -> tuple[dict, dict, dict]:
+        return self.state_json, self.model_json, self.web_json
 
 
 def synthesize(outdir: Path, overrides: dict) -> Synthesized:
@@ -106,7 +116,7 @@ def synthesize(outdir: Path, overrides: dict) -> Synthesized:
     app = App(context=context, outdir=str(outdir))
     deployment = build(app, DeploymentConfig.from_context(app.node.try_get_context))
     app.synth()
-    return Synthesized(outdir, deployment.model, deployment.web)
+    return Synthesized(outdir, deployment)
 
 
 def assert_auto_delete_logs_expire_and_go(template, retention_days: int = 30) -> None:

@@ -41,7 +41,7 @@ _HASHES = [
 ]
 
 
-def stacks_of(configuration: str) -> tuple[str, str]:
+def stacks_of(configuration: str) -> tuple[str, ...]:
     """The stack names a snapshot configuration synthesizes (they carry its stage)."""
     from stacks.config import stack_names
 

@@ -142,7 +142,7 @@ def test_data_capture_writes_requests_and_answers_to_an_expiring_encrypted_prefi
                                                      {"JsonContentTypes": ["application/json"]})
     assert "/data-capture/" in json.dumps(capture["DestinationS3Uri"])
 
-    [bucket] = app.model.find_resources("AWS::S3::Bucket").values()
+    [bucket] = app.state.find_resources("AWS::S3::Bucket").values()
     properties = bucket["Properties"]
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]

@@ -31,7 +31,7 @@ def roles(template_json) -> dict[str, dict]:
 def test_a_custom_bootstrap_qualifier_synthesizes(landing_zone_app):
     """A landing zone bootstraps with its own qualifier; no name or cdk-nag acknowledgement may
     assume CDK's default, or synthesis fails on the deployment role's unacknowledged finding."""
-    templates = f"{landing_zone_app.model_json}{landing_zone_app.web_json}"
+    templates = "".join(map(str, landing_zone_app.templates))
 
     assert f"cdk-{QUALIFIER}-assets-" in templates
     assert "hnb659fds" not in templates
@@ -40,7 +40,7 @@ def test_a_custom_bootstrap_qualifier_synthesizes(landing_zone_app):
 def test_every_role_has_the_permissions_boundary(landing_zone_app):
     """A landing zone's SCPs typically deny creating a role without the boundary: one role
     missing it (CDK's custom-resource providers are the usual culprits) fails the deploy."""
-    for template in (landing_zone_app.model_json, landing_zone_app.web_json):
+    for template in landing_zone_app.templates:
         for logical_id, role in roles(template).items():
             # A bare policy name is a policy of the account the stage deploys into.
             assert role["Properties"].get("PermissionsBoundary") == \
@@ -49,7 +49,7 @@ def test_every_role_has_the_permissions_boundary(landing_zone_app):
 
 def test_no_role_has_a_boundary_unless_configured(default_app):
     """Without the key the roles are as before: a boundary that does not exist fails the deploy."""
-    for template in (default_app.model_json, default_app.web_json):
+    for template in default_app.templates:
         assert not [logical_id for logical_id, role in roles(template).items()
                     if "PermissionsBoundary" in role["Properties"]]
 
@@ -70,7 +70,7 @@ def test_a_bad_boundary_is_a_one_line_error(tmp_path, value):
 
 def environments(app) -> dict[str, str]:
     manifest = json.loads((app.outdir / "manifest.json").read_text())
-    return {name: manifest["artifacts"][name]["environment"] for name in (app.model_stack_name, app.web_stack_name)}
+    return {name: manifest["artifacts"][name]["environment"] for name in app.stack_names}
 
 
 def test_prod_stacks_are_bound_to_the_prod_account_and_region(landing_zone_app):
@@ -103,7 +103,7 @@ def test_a_bad_account_or_region_is_a_one_line_error(tmp_path, key, value):
 def stack_properties(app) -> dict[str, dict]:
     manifest = json.loads((app.outdir / "manifest.json").read_text())
     return {name: manifest["artifacts"][name].get("properties", {})
-            for name in (app.model_stack_name, app.web_stack_name)}
+            for name in app.stack_names}
 
 
 def test_prod_stacks_have_termination_protection(prod_app, default_app):

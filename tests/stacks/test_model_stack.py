@@ -30,7 +30,7 @@ MODES = ["default_app", "options_app", "artifact_app"]
 
 @pytest.mark.parametrize("mode", MODES)
 def test_artifacts_bucket_is_private_encrypted_and_versioned(mode, request):
-    request.getfixturevalue(mode).model.has_resource_properties("AWS::S3::Bucket", {
+    request.getfixturevalue(mode).state.has_resource_properties("AWS::S3::Bucket", {
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                            "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
         "BucketEncryption": {"ServerSideEncryptionConfiguration": [
@@ -41,7 +41,7 @@ def test_artifacts_bucket_is_private_encrypted_and_versioned(mode, request):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_artifacts_bucket_refuses_requests_without_tls(mode, request):
-    request.getfixturevalue(mode).model.has_resource_properties("AWS::S3::BucketPolicy", {
+    request.getfixturevalue(mode).state.has_resource_properties("AWS::S3::BucketPolicy", {
         "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
             "Effect": "Deny", "Action": "s3:*", "Principal": {"AWS": "*"},
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
@@ -49,21 +49,32 @@ def test_artifacts_bucket_refuses_requests_without_tls(mode, request):
 
 def test_prod_keeps_the_artifacts_bucket_when_the_stack_goes(prod_app):
     """Training data and every model outlive `cdk destroy` in prod."""
-    prod_app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Retain"})
-    prod_app.model.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+    prod_app.state.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Retain"})
+    prod_app.state.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_artifacts_bucket_lives_in_the_state_stack_which_the_model_stack_only_references(mode, request):
+    """Replacing or deleting the model stack (endpoints, jobs, models come and go) cannot take the
+    stored models with it: the bucket is not a resource of the model stack."""
+    app = request.getfixturevalue(mode)
+    app.state.resource_count_is("AWS::S3::Bucket", 1)
+    app.model.resource_count_is("AWS::S3::Bucket", 0)
+    assert "Fn::ImportValue" not in json.dumps(app.model_json)
+    app.state.has_resource_properties("AWS::S3::Bucket", {"BucketName": Match.any_value()})
 
 
 @pytest.mark.parametrize("mode", ["default_app", "options_app"])
 def test_a_dev_deployment_empties_and_deletes_the_artifacts_bucket(mode, request):
     """The dev stage, and any stage with dev=true, leaves nothing behind on `cdk destroy`."""
     app = request.getfixturevalue(mode)
-    app.model.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
-    app.model.resource_count_is("Custom::S3AutoDeleteObjects", 1)
+    app.state.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
+    app.state.resource_count_is("Custom::S3AutoDeleteObjects", 1)
 
 
 def test_the_bucket_emptying_function_logs_to_a_group_that_expires_and_goes_with_the_stack(options_app):
     """Left alone, Lambda creates /aws/lambda/<name> itself: no retention, kept after destroy."""
-    assert_auto_delete_logs_expire_and_go(options_app.model)
+    assert_auto_delete_logs_expire_and_go(options_app.state)
 
 
 
@@ -191,7 +202,7 @@ def test_sagemaker_role_has_no_managed_policies(mode, request):
 
 def test_no_policy_grants_a_service_wide_wildcard_action(default_app, options_app, artifact_app):
     for app in (default_app, options_app, artifact_app):
-        for template in (app.model, app.web):
+        for template in (app.state, app.model, app.web):
             actions = [action for statement in policy_statements(template)
                        for action in ([statement["Action"]] if isinstance(statement["Action"], str)
                                       else statement["Action"])]
@@ -271,11 +282,31 @@ def test_a_local_model_skips_cloud_training_and_data_upload(artifact_app):
     artifact_app.model.resource_count_is("Custom::CDKBucketDeployment", 0)
 
 
-def test_a_local_model_is_served_from_its_asset(artifact_app):
+def test_a_local_model_is_served_from_the_retained_bucket_under_its_content_hash(artifact_app, fixtures_dir, tmp_path):
+    """A promoted model is kept in the stage's versioned, retained artifacts bucket; the bootstrap
+    assets bucket (CDK's, re-created or emptied at will) is only the way in."""
+    from sentiment.packaging import build_model_archive
+    from stacks.model_artifact import promoted_model_key
+    key = promoted_model_key(build_model_archive(fixtures_dir / "model", tmp_path / "model.tar.gz"))
     (model,) = artifact_app.model.find_resources("AWS::SageMaker::Model").values()
     url = json.dumps(model["Properties"]["PrimaryContainer"]["ModelDataUrl"])
 
-    assert "cdk-hnb659fds-assets" in url and url.endswith('.gz"}')
+    assert key.startswith("models/") and len(key.split("/")[1]) == 64
+    assert "cdk-hnb659fds-assets" not in url and "sentiment-dev-artifacts-" in url and url.endswith(f'/{key}"]]}}')
+
+
+def test_the_promotion_copies_the_asset_to_that_key_before_the_model_is_created(artifact_app):
+    resources = artifact_app.model_json["Resources"]
+    [(copy_id, copy)] = [(key, r) for key, r in resources.items() if r["Type"] == "Custom::AWS"]
+    (model,) = artifact_app.model.find_resources("AWS::SageMaker::Model").values()
+    create = json.loads("".join(part if isinstance(part, str) else "X" for part in
+                                copy["Properties"]["Create"]["Fn::Join"][1]))
+
+    assert (create["service"], create["action"]) == ("S3", "copyObject")
+    assert create["parameters"]["Key"].startswith("models/") and create["parameters"]["CopySource"].endswith(".gz")
+    assert "cdk-hnb659fds-assets" in json.dumps(copy["Properties"]["Create"])
+    assert "Delete" not in copy["Properties"]
+    assert copy_id in model["DependsOn"]
 
 
 def test_a_model_directory_and_its_tarball_deploy_the_same_asset(artifact_app, synth, fixtures_dir, tmp_path):

@@ -27,19 +27,30 @@ FIXED_NAMES = {
 
 def fixed_names(app) -> set[str]:
     names = set()
-    for template in (app.model, app.web):
+    for template in (app.state, app.model, app.web):
         for resource in template.to_json()["Resources"].values():
             value = resource.get("Properties", {}).get(FIXED_NAMES.get(resource["Type"], ""))
             if value is not None:
-                assert isinstance(value, str), f"{resource['Type']} name is not a plain string: {value}"
-                names.add(value)
+                names.add(plain_name(resource["Type"], value))
     return names
 
 
+def plain_name(resource_type: str, value) -> str:
+    """A fixed name as text; the account and region (pseudo parameters, the same for both stages
+    in one account) may be part of it, nothing else that is decided at deploy time."""
+    if isinstance(value, dict) and list(value) == ["Fn::Join"]:
+        separator, parts = value["Fn::Join"]
+        value = separator.join(part if isinstance(part, str) else
+                               "${%s}" % part["Ref"] if part in ({"Ref": "AWS::AccountId"}, {"Ref": "AWS::Region"})
+                               else repr(part) for part in parts)
+    assert isinstance(value, str) and "{'" not in value, f"{resource_type} name is not fixed: {value}"
+    return value
+
+
 def test_the_stages_stacks_are_named_after_them(default_app, prod_app):
-    assert (default_app.model_stack_name, default_app.web_stack_name) == stack_names("dev") == \
-        ("SentimentModel-dev", "SentimentWeb-dev")
-    assert (prod_app.model_stack_name, prod_app.web_stack_name) == ("SentimentModel-prod", "SentimentWeb-prod")
+    assert default_app.stack_names == stack_names("dev") == \
+        ("SentimentState-dev", "SentimentModel-dev", "SentimentWeb-dev")
+    assert prod_app.stack_names == ("SentimentState-prod", "SentimentModel-prod", "SentimentWeb-prod")
 
 
 def test_no_fixed_name_is_shared_by_the_two_stages(default_app, prod_app):
@@ -47,7 +58,8 @@ def test_no_fixed_name_is_shared_by_the_two_stages(default_app, prod_app):
     make the second deployment fail, or worse, adopt or watch the first one's resource."""
     dev, prod = fixed_names(default_app), fixed_names(prod_app)
 
-    assert {"sentiment-dev", "sentiment-dev-service", "SentimentPredictApi-dev"} <= dev
+    assert {"sentiment-dev", "sentiment-dev-service", "SentimentPredictApi-dev",
+            "sentiment-dev-artifacts-${AWS::AccountId}-${AWS::Region}"} <= dev
     assert {"sentiment-prod", "sentiment-prod-service", "SentimentPredictApi-prod", "sentiment-prod-rollback-5xx",
             "sentiment-prod-rollback-latency"} <= prod
     assert dev.isdisjoint(prod)
@@ -117,7 +129,7 @@ def test_every_tagged_resource_carries_its_stage_for_cost_allocation(mode, stage
     """Cost Explorer splits the bill by the `stage` tag (once it is activated as a cost
     allocation tag)."""
     app = request.getfixturevalue(mode)
-    tag_lists = [resource["Properties"]["Tags"] for template in (app.model, app.web)
+    tag_lists = [resource["Properties"]["Tags"] for template in (app.state, app.model, app.web)
                  for resource in template.to_json()["Resources"].values()
                  if isinstance(resource.get("Properties", {}).get("Tags"), list)]
 

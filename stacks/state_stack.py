@@ -1,0 +1,44 @@
+"""State: what must outlive the stacks that use it, in a stack of its own.
+
+The artifacts bucket holds every trained and promoted model, the training data and the captured
+traffic. The model stack, which replaces endpoints, models and training jobs as a matter of
+course, only references it: deleting or recreating the model stack (a failed first deploy, a
+rename, a move to another account layout) cannot take the models with it. In prod the bucket is
+retained even when this stack goes; in dev it is disposable like everything else.
+
+An existing deployment whose bucket still lives in the model stack moves it here with
+`cdk import` (docs/deployment.md, "The stateful stack").
+"""
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct, IConstruct
+
+from stacks.artifacts_bucket import ArtifactsBucket
+from stacks.config import DeploymentConfig
+
+# Prefixes of the artifacts bucket with a lifecycle of their own.
+DATA_CAPTURE_PREFIX = "data-capture/"
+# Promoted models, one folder per content hash (stacks/model_artifact.py): never expired.
+MODELS_PREFIX = "models/"
+
+
+def artifacts_bucket_name(scope: IConstruct, name_prefix: str) -> str:
+    """sentiment-<stage>-artifacts-<account>-<region>: fixed, so the stacks that use the bucket
+    name it without a cross-stack export (an export pins the producer: CloudFormation refuses to
+    change it while another stack imports it), and IAM policies and reviews read a plain name."""
+    stack = Stack.of(scope)
+    return f"{name_prefix}-artifacts-{stack.account}-{stack.region}"
+
+
+class SentimentStateStack(Stack):
+    def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig, **kwargs) -> None:
+        super().__init__(scope, id_, **kwargs)
+        self.artifacts = ArtifactsBucket(self, "Artifacts", bucket_name=artifacts_bucket_name(self, config.name_prefix),
+                                         destroy_on_delete=config.dev,
+                                         log_retention_days=config.log_retention_days)
+        if config.data_capture:
+            # The requests are people's reviews: kept only as long as the stage says.
+            self.artifacts.expire_prefix(DATA_CAPTURE_PREFIX, days=config.data_capture_retention_days)
+        CfnOutput(self, "ArtifactsBucketName", value=self.artifacts.s3_bucket.bucket_name,
+                  description="Training data, training output, promoted models, captured traffic")
