@@ -1,6 +1,6 @@
 """The deployed stacks' outputs, from the file `cdk deploy --outputs-file cdk-outputs-dev.json`
 writes (`make deploy STAGE=dev` does):
-{"SentimentModel-dev": {"EndpointName": ..., "ArtifactsBucketName": ...},
+{"SentimentState-dev": {"ArtifactsBucketName": ...}, "SentimentModel-dev": {"EndpointName": ...},
  "SentimentWeb-dev": {"SiteUrl": ..., "ApiUrl": ...}}."""
 from __future__ import annotations
 
