@@ -36,6 +36,7 @@ COMMANDS = {
     "drift": Command("sentiment.evaluation.drift",
                      "captured endpoint traffic against the training data: unknown words, length, language, scores",
                      GROUPS[1]),
+    "behaviour": Command("sentiment.evaluation.behaviour", "CheckList-style behavioural tests of the model and the baseline", GROUPS[1]),
     "local": Command("sentiment.local.stack", "the whole system on this machine: site, API, model server", GROUPS[2]),
     "model-server": Command("sentiment.local.model_server", "the local SageMaker endpoint alone", GROUPS[2]),
     "api-server": Command("sentiment.local.api", "the local API Gateway + Lambda alone", GROUPS[2]),
