@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from sentiment.paths import DEFAULT_MODEL
+from sentiment.paths import DEFAULT_MODEL, ROOT
 
 # A direction case fails only when the score moves the wrong way by more than this.
 TOLERANCE = 0.05
@@ -130,11 +130,14 @@ class Template:
     direction: int = 0
 
     def fills(self) -> list[dict[str, str]]:
-        """Every assignment of fillers to slots, no filler used twice in one case, in a seeded
-        order; at most MAX_CASES_PER_TEMPLATE of them."""
+        """Every assignment of fillers to slots, in a seeded order, at most MAX_CASES_PER_TEMPLATE
+        of them; slots filled from the same list (a name and the name swapped in) never get the
+        same filler."""
         names = list(self.slots)
+        same_list = [(a, b) for a, b in itertools.combinations(range(len(names)), 2)
+                     if self.slots[names[a]] == self.slots[names[b]]]
         every = [dict(zip(names, values)) for values in itertools.product(*(self.slots[n] for n in names))
-                 if len(set(values)) == len(values)]
+                 if all(values[a] != values[b] for a, b in same_list)]
         order = list(range(len(every)))
         random.Random(self.id).shuffle(order)
         return [every[i] for i in order[:MAX_CASES_PER_TEMPLATE]]
@@ -497,6 +500,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def shown_path(path: str) -> str:
+    """path relative to the checkout where it lies inside it (models/default), else as given."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def run(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     capabilities = suite()
@@ -511,7 +522,7 @@ def run(args: argparse.Namespace) -> dict:
                 f"in {time.perf_counter() - fit_started:.0f} s")
     else:
         note = "not scored: no --data (give the IMDb reviews, e.g. --data ../shared/data/imdb, to fit it)"
-    return {"model": str(args.model), "seed": args.seed, "held_out_fraction": args.held_out, "quick": args.quick,
+    return {"model": shown_path(args.model), "seed": args.seed, "held_out_fraction": args.held_out, "quick": args.quick,
             "cases": len(cases), "baseline_note": note,
             "capabilities": figures(capabilities, cases, scored, args.examples),
             "seconds": time.perf_counter() - started}
