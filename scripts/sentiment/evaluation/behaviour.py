@@ -445,6 +445,7 @@ def fit_baseline(data: str) -> tuple[Scorer, int]:
     reviews = load_reviews(data, "train", progress=False)
     train_idx, _ = split_validation(reviews, VALIDATION_FRACTION, SPLIT_SEED)
     train = [reviews[i] for i in train_idx]
+    print(f"fitting the baseline on {len(train):,} training reviews ...", file=sys.stderr)
     baseline = Baseline().fit([r.text for r in train], [r.label for r in train])
     return baseline.predict, len(train)
 
@@ -515,7 +516,6 @@ def run(args: argparse.Namespace) -> dict:
     scored = {"model": score(cases, model_scorer(args.model, args.workers))}
     if args.data:
         fit_started = time.perf_counter()
-        print(f"fitting the baseline on {args.data} ...", file=sys.stderr)
         scorer, reviews = fit_baseline(args.data)
         scored["baseline"] = score(cases, scorer)
         note = (f"NB-weighted 1-3-gram logistic regression fitted on {reviews:,} training reviews of {args.data} "
