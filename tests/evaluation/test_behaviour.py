@@ -121,6 +121,7 @@ def test_quick_run_on_the_default_model_reports_every_capability(stack_model, tm
 @pytest.mark.parametrize("argv, message", [
     (["--held-out", "1.5"], "--held-out must be between 0 and 1"),
     (["--model", "no/such/model"], "no such model directory"),
+    (["--data", "no/such/imdb"], "no/such/imdb"),
 ])
 def test_bad_input_is_one_line_and_status_2(argv, message, capsys):
     assert behaviour.main(["--quick", *argv]) == 2
