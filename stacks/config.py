@@ -122,6 +122,15 @@ class DeploymentConfig:
     # A disposable deployment: `cdk destroy` empties and deletes the artifacts bucket, and the
     # local site (localhost) may call the API. The dev stage sets it.
     dev: bool = False
+    # Delivery pipeline (stacks/pipeline_stack.py, docs/deployment.md "Delivery pipeline"). With
+    # pipeline=true the app synthesizes one stack, SentimentPipeline, in pipelineAccount (empty:
+    # devAccount) and region, which deploys dev, then prod after a manual approval, from the
+    # branch of the GitHub repository (owner/name) read through a CodeConnections connection.
+    pipeline: bool = False
+    source_repository: str = ""
+    source_branch: str = "main"
+    source_connection_arn: str = ""
+    pipeline_account: str = ""
 
     def __post_init__(self) -> None:
         # Checked here too for a config built in code; from_context's arrive parsed already.
@@ -139,6 +148,11 @@ class DeploymentConfig:
     def account(self) -> str:
         """The stage's account (devAccount or prodAccount); empty when not configured."""
         return self.prod_account if self.stage == "prod" else self.dev_account
+
+    @property
+    def delivery_account(self) -> str:
+        """The account the delivery pipeline lives in: pipelineAccount, else devAccount."""
+        return self.pipeline_account or self.dev_account
 
     @property
     def stack_names(self) -> tuple[str, str, str]:
@@ -202,6 +216,13 @@ class DeploymentConfig:
         if self.stage == "prod" and not (self.alarm_email or self.alarm_topic_arn):
             raise ConfigError("prod needs an alarm destination: set alarmEmail (an address to mail) or "
                               "alarmTopicArn (an existing SNS topic)")
+        if self.pipeline:
+            needed = {"sourceRepository": self.source_repository, "sourceConnectionArn": self.source_connection_arn,
+                      "devAccount": self.dev_account, "prodAccount": self.prod_account, "region": self.region}
+            missing = [key for key, value in needed.items() if not value]
+            if missing:
+                raise ConfigError(f"pipeline=true needs {', '.join(missing)}: the pipeline deploys one repository's "
+                                  f"branch into fixed dev and prod accounts in one region")
         if self.training_mode:
             manifest = self.training_data / "manifest.json"
             if not manifest.is_file():
@@ -381,6 +402,15 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "prod_account": _ACCOUNT,
     "region": _pattern(r"|[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1, or empty"),
     "dev": _boolean,
+    "pipeline": _boolean,
+    "source_repository": _pattern(r"|[A-Za-z0-9-]+/[A-Za-z0-9_.-]+",
+                                  "a GitHub repository as owner/name (e.g. example-org/sentiment-on-sagemaker), or empty"),
+    "source_branch": _pattern(r"[A-Za-z0-9_][A-Za-z0-9_./-]*", "a branch name such as main"),
+    "source_connection_arn": _pattern(
+        r"|arn:aws(-cn|-us-gov)?:(codeconnections|codestar-connections):[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:"
+        r"connection/[A-Za-z0-9-]+",
+        "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>), or empty"),
+    "pipeline_account": _ACCOUNT,
 }
 
 
