@@ -35,12 +35,18 @@ def add_stacks(scope: Construct, config: DeploymentConfig) -> Deployment:
     env = Environment(account=config.account or None, region=config.region or None)
     # Prod cannot be deleted by a stray `cdk destroy` or console click; dev stays disposable.
     protected = config.stage == "prod"
-    state = SentimentStateStack(scope, state_name, config=config, env=env, termination_protection=protected,
+    # The stack names are given, not derived: under a pipeline's cdk.Stage CDK would prefix them with the
+    # stage's name, and the pipeline must update the stacks `make deploy` created, not create a second set
+    # that collides with their fixed resource names (bucket, endpoint, alarms).
+    state = SentimentStateStack(scope, state_name, stack_name=state_name, config=config, env=env,
+                                termination_protection=protected,
                                 description=f"Sentiment service ({config.stage}): state that outlives the "
                                             f"other stacks (models, training data, captured traffic)")
-    model = SentimentModelStack(scope, model_name, config=config, env=env, termination_protection=protected,
+    model = SentimentModelStack(scope, model_name, stack_name=model_name, config=config, env=env,
+                                termination_protection=protected,
                                 description=f"Sentiment service ({config.stage}): training and the SageMaker endpoint")
-    web = SentimentWebStack(scope, web_name, config=config, env=env, termination_protection=protected,
+    web = SentimentWebStack(scope, web_name, stack_name=web_name, config=config, env=env,
+                            termination_protection=protected,
                             endpoint_name=model.endpoint.endpoint_name,
                             endpoint_arn=model.endpoint.arn,
                             variant_name=model.endpoint.variant_name,

@@ -47,5 +47,6 @@ class SentimentWebStack(Stack):
                    function=api.lambda_function, rest_api=api.rest_api, alarm_email=config.alarm_email,
                    alarm_topic_arn=config.alarm_topic_arn)
 
-        CfnOutput(self, "SiteUrl", value=site.url, description="The website")
-        CfnOutput(self, "ApiUrl", value=api.url, description="POST {ApiUrl}/predict")
+        # Kept as attributes: the delivery pipeline hands them to its smoke test (sentiment smoke).
+        self.site_url_output = CfnOutput(self, "SiteUrl", value=site.url, description="The website")
+        self.api_url_output = CfnOutput(self, "ApiUrl", value=api.url, description="POST {ApiUrl}/predict")

@@ -1,0 +1,112 @@
+"""The delivery pipeline (CDK Pipelines): a push to the configured branch is tested, synthesized
+and checked, deployed to dev and smoke-tested there, then, after a person approves, deployed to
+prod and smoke-tested again. The pipeline updates itself first when its own definition changed.
+
+    Source -> Build (Synth) -> UpdatePipeline -> Assets -> Dev (+ SmokeDev)
+           -> Prod (PromoteToProd, deploy, SmokeProd)
+
+`cdk deploy -c pipeline=true SentimentPipeline` creates it once (docs/deployment.md, "Delivery
+pipeline"); from then on pushes deploy.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_cdk import App, Environment, Stack, Validations, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from stacks.config import REPO_ROOT, DeploymentConfig
+from stacks.delivery_stage import DeliveryStage
+from stacks.pipeline_nag import acknowledge_pipeline_findings
+from stacks.web_stack import SentimentWebStack
+
+PIPELINE_STACK_NAME = "SentimentPipeline"
+# The README's test command: the whole suite. On the build image the browser tests (no chromium)
+# and the SageMaker toolkit tests (no Java 17) skip; the GitHub workflow runs those.
+TEST_COMMAND = "make test"
+SYNTH_INSTALL = ["make venv node"]
+SYNTH_COMMANDS = [
+    TEST_COMMAND,
+    # The training channel (data/processed) from the official IMDb archive; seeded, so the same
+    # archive gives the same dataset hash and an unchanged recipe does not retrain.
+    "make prepare",
+    # Runs cdk-nag on every stack (a finding fails synthesis) and writes cdk.out/.
+    'make synth CDK_ARGS="-c pipeline=true"',
+    # cfn-lint with the project's rules on exactly the templates the pipeline deploys.
+    ".venv/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json cdk.out/assembly-*/*.template.json",
+]
+# CDK Pipelines' default image (Ubuntu 22.04), with the runtimes the Makefile expects.
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+RUNTIMES = {"version": "0.2", "phases": {"install": {"runtime-versions": {"python": "3.11", "nodejs": "20"}}}}
+# PyPI's Linux torch wheel pulls in CUDA (gigabytes) that the CPU-only tests never use.
+SYNTH_ENV = {"PIP_EXTRA_INDEX_URL": "https://download.pytorch.org/whl/cpu"}
+# Self-mutation deploys the pipeline with the CDK CLI the project pins, not whatever is newest.
+CDK_CLI_VERSION = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+
+
+class SentimentPipelineStack(Stack):
+    def __init__(self, scope: Construct, id_: str, *, dev: DeploymentConfig, prod: DeploymentConfig,
+                 **kwargs) -> None:
+        super().__init__(scope, id_, **kwargs)
+        source = pipelines.CodePipelineSource.connection(dev.source_repository, dev.source_branch,
+                                                         connection_arn=dev.source_connection_arn)
+        self.pipeline = pipelines.CodePipeline(
+            self, "Pipeline", pipeline_name="sentiment-delivery",
+            # Dev and prod are other accounts: their deploy roles must read the artifacts.
+            cross_account_keys=True, enable_key_rotation=True, cli_version=CDK_CLI_VERSION,
+            # One CodeBuild project publishes every file asset, in one action: fewer projects, roles
+            # and action-minutes than one of each per asset.
+            publish_assets_in_parallel=False,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
+                partial_build_spec=codebuild.BuildSpec.from_object(RUNTIMES)),
+            # The test suite runs on every core (pytest -n auto): 8 vCPUs, 15 GB.
+            synth_code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(compute_type=codebuild.ComputeType.LARGE)),
+            synth=pipelines.ShellStep("Synth", input=source, env=SYNTH_ENV, install_commands=SYNTH_INSTALL,
+                                      commands=SYNTH_COMMANDS, primary_output_directory="cdk.out"),
+        )
+        self.dev_stage = DeliveryStage(self, "Dev", config=dev)
+        self.pipeline.add_stage(self.dev_stage, post=[smoke_step("SmokeDev", source, self.dev_stage.deployment.web)])
+        self.prod_stage = DeliveryStage(self, "Prod", config=prod)
+        self.pipeline.add_stage(
+            self.prod_stage,
+            pre=[pipelines.ManualApprovalStep("PromoteToProd", comment=(
+                "Dev passed its smoke test. Approve to deploy this commit to prod (read the change sets "
+                "of the Prod stage, or `sentiment diff`, first)."))],
+            post=[smoke_step("SmokeProd", source, self.prod_stage.deployment.web)])
+        self.pipeline.build_pipeline()
+        acknowledge_pipeline_findings(self.pipeline)
+
+
+def smoke_step(name: str, source: pipelines.IFileSetProducer, web: SentimentWebStack) -> pipelines.ShellStep:
+    """`sentiment smoke` against a deployed stage's site and API, from its stack outputs. Only the
+    package and requests are installed: the smoke test needs nothing else."""
+    return pipelines.ShellStep(
+        name, input=source,
+        env_from_cfn_outputs={"SITE_URL": web.site_url_output, "API_URL": web.api_url_output},
+        install_commands=["python -m venv .venv", ".venv/bin/pip install --quiet --no-deps .",
+                          '.venv/bin/pip install --quiet "requests>=2.31,<3"'],
+        commands=['.venv/bin/sentiment smoke --site-url "$SITE_URL" --api-url "$API_URL"'],
+    )
+
+
+def stage_lookup(get: Callable[[str], Any], stage: str) -> Callable[[str], Any]:
+    """The context lookup with `stage` forced, so cdk.json's `stages.<stage>` block applies."""
+    return lambda key: stage if key == "stage" else get(key)
+
+
+def build_pipeline(app: App, get: Callable[[str], Any]) -> SentimentPipelineStack:
+    """The pipeline stack for the context `get` reads, each stage's config parsed from the same
+    context as `make deploy STAGE=<stage>` would (ConfigError for the first bad value), with
+    cdk-nag on the pipeline stack (each stage registers its own)."""
+    dev, prod = (DeploymentConfig.from_context(stage_lookup(get, stage)) for stage in ("dev", "prod"))
+    stack = SentimentPipelineStack(app, PIPELINE_STACK_NAME, dev=dev, prod=prod,
+                                   env=Environment(account=dev.delivery_account, region=dev.region),
+                                   description="Sentiment service: the delivery pipeline (dev, then prod after approval)")
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
