@@ -12,6 +12,12 @@ DescribeTrainingJob's FinalMetricDataList must reach it. Below the minimum, or w
 (the log never printed the line the regex reads), the resource fails, so CloudFormation rolls the
 deployment back and the endpoint keeps serving the previous model.
 
+With a "Registry" block in the properties, the completed job's model is also registered in a
+SageMaker model package group (registry.py beside this file): a model that passed the gate as a new
+version, Approved when the block's ApproveOnPass is "true" and PendingManualApproval otherwise, its
+ModelPackageArn returned beside ModelDataUrl; a model that failed it as Rejected with the gate's
+reason, before the resource fails as above. Without the block nothing is registered.
+
 The two entry points only build the client; everything else takes it as an argument, so tests
 drive it through botocore's Stubber.
 """
@@ -21,6 +27,11 @@ import re
 
 import boto3
 from botocore.exceptions import ClientError
+
+if __package__:  # imported as stacks.training_job.handler (the tests)
+    from . import registry
+else:  # the Lambda runtime, where this folder is the root
+    import registry
 
 RUNNING = ("InProgress", "Stopping")
 JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
@@ -46,6 +57,8 @@ def handle_event(event: dict, sagemaker) -> dict:
     if request_type == "Delete":
         stop_if_running(sagemaker, event["PhysicalResourceId"])
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    # A malformed Registry block fails now, not after the job has trained for most of an hour.
+    registry_settings(props)
     if request_type == "Update" and props["JobName"] == event["PhysicalResourceId"]:
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
     start_or_adopt(sagemaker, props)
@@ -64,12 +77,23 @@ def check_complete(event: dict, sagemaker) -> dict:
     if status == "InProgress":
         return {"IsComplete": False}
     if status == "Completed":
-        check_quality(job, event["ResourceProperties"].get("QualityGate"))
-        return {"IsComplete": True, "Data": {
-            "TrainingJobName": job_name,
-            "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"],
-        }}
+        return completed(sagemaker, job, event["ResourceProperties"])
     raise TrainingJobError(ended_message(job))
+
+
+def completed(sagemaker, job: dict, props: dict) -> dict:
+    """The gate's verdict on a completed job, and with a Registry block its registration either way."""
+    gate, settings = props.get("QualityGate"), registry_settings(props)
+    try:
+        check_quality(job, gate)
+    except TrainingJobError as failure:
+        if settings:
+            register(sagemaker, job, settings, gate_passed=False, reason=str(failure))
+        raise
+    data = {"TrainingJobName": job["TrainingJobName"], "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]}
+    if settings:
+        data["ModelPackageArn"] = register(sagemaker, job, settings, gate_passed=True, reason=passed_reason(job, gate))
+    return {"IsComplete": True, "Data": data}
 
 
 def check_quality(job: dict, gate: dict | None) -> None:
@@ -90,6 +114,16 @@ def check_quality(job: dict, gate: dict | None) -> None:
         raise TrainingJobError(
             f"Quality gate: {metric} {values[metric]:.4f} of training job {name} is below "
             f"minValidationAccuracy {minimum}; the model is not deployed")
+
+
+def passed_reason(job: dict, gate: dict | None) -> str:
+    """What a version that passed check_quality records as its reason."""
+    if not gate or float(gate["MinValue"]) <= 0:
+        return f"No quality gate (minValidationAccuracy 0): training job {job['TrainingJobName']} was not checked"
+    metric, minimum = gate["MetricName"], float(gate["MinValue"])
+    value = {item["MetricName"]: item["Value"] for item in job.get("FinalMetricDataList", [])}[metric]
+    return (f"Quality gate passed: {metric} {value:.4f} of training job {job['TrainingJobName']} reaches "
+            f"minValidationAccuracy {minimum}")
 
 
 def start_or_adopt(sagemaker, props: dict) -> None:
@@ -129,6 +163,48 @@ def ended_message(job: dict) -> str:
         return f"Training job {name} failed: {job.get('FailureReason', 'no reason given')}"
     detail = job.get("SecondaryStatus", status)
     return f"Training job {name} was stopped before it completed ({detail})"
+
+
+# Registry --------------------------------------------------------------------------------
+
+def registry_settings(props: dict) -> dict | None:
+    """The Registry block read and checked: None without one; TrainingJobError naming the first
+    missing or malformed key. DataHash and CodeHash default to the resource's own."""
+    block = props.get("Registry")
+    if not block:
+        return None
+    missing = [key for key in ("ModelPackageGroupName", "ImageUri") if not block.get(key)]
+    if missing:
+        raise TrainingJobError(f"Registry properties lack {', '.join(missing)}")
+    approve = str(block.get("ApproveOnPass", "false")).lower()
+    if approve not in ("true", "false"):
+        raise TrainingJobError(f"Registry ApproveOnPass is {block['ApproveOnPass']!r}, not true or false")
+    baseline = {}
+    for name, key, _ in registry.FIGURES:
+        value = (block.get("Baseline") or {}).get(key)
+        if value in (None, ""):
+            continue
+        try:
+            baseline[name] = float(value)
+        except (TypeError, ValueError):
+            raise TrainingJobError(f"Registry Baseline {key} is {value!r}, not a number") from None
+    return {"group_name": block["ModelPackageGroupName"], "image_uri": block["ImageUri"],
+            "approve_on_pass": approve == "true", "data_hash": block.get("DataHash") or props.get("DataHash", ""),
+            "code_hash": block.get("CodeHash") or props.get("CodeHash", ""), "baseline": baseline,
+            "environment": block.get("Environment") or None}
+
+
+def register(sagemaker, job: dict, settings: dict, *, gate_passed: bool, reason: str) -> str:
+    """registry.register_model, its failure one line in the CloudFormation event (after the gate's
+    reason, when the gate failed: that is still why the deployment stops)."""
+    try:
+        return registry.register_model(sagemaker, job=job, gate_passed=gate_passed, reason=reason, **settings)
+    except ClientError as error:
+        detail = f"{error.response['Error'].get('Code', 'Error')}: {error.response['Error'].get('Message', '')}"
+        failure = (f"training job {job['TrainingJobName']} could not be registered in model package group "
+                   f"{settings['group_name']} ({detail.strip()})")
+        raise TrainingJobError(f"{reason}; {failure}" if not gate_passed else
+                               f"The model passed the quality gate, but {failure}") from None
 
 
 # Request ---------------------------------------------------------------------------------
