@@ -24,8 +24,18 @@ SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 # Each snapshot is cdk.json's configuration plus these overrides: each stage as it ships (prod
 # with the alarm destination it requires: a placeholder on-call topic), and prod with every other
 # option switched away from its default (WAF, alarm mail, autoscaling, throttling, a disposable bucket,
-# X-Ray tracing).
+# X-Ray tracing), and the delivery pipeline with placeholder accounts, repository and connection.
+# The pipeline's snapshot is its own stack only: its Dev and Prod stages deploy the stacks of
+# add_stacks, which the stage snapshots already show (tests/stacks/test_pipeline.py checks that
+# each stage's stacks are the ones `make deploy` synthesizes for the same context).
 PLACEHOLDER_ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:on-call"
+PLACEHOLDER_PIPELINE = {
+    "pipeline": True, "sourceRepository": "example-org/sentiment-on-sagemaker",
+    "sourceConnectionArn": "arn:aws:codeconnections:eu-west-1:111111111111:connection/"
+                           "00000000-0000-4000-8000-000000000000",
+    "devAccount": "111111111111", "prodAccount": "222222222222", "region": "eu-west-1",
+    "alarmTopicArn": "arn:aws:sns:eu-west-1:222222222222:on-call",
+}
 CONFIGURATIONS = {
     "dev": {"stage": "dev"},
     "prod": {"stage": "prod", "alarmTopicArn": PLACEHOLDER_ALARM_TOPIC},
@@ -33,6 +43,7 @@ CONFIGURATIONS = {
                     "instanceCount": 2, "maxInstanceCount": 5, "targetInvocationsPerInstance": 250,
                     "waf": True, "wafRateLimit": 500, "alarmEmail": "ops@example.com", "dev": True,
                     "apiRateLimit": 7, "apiBurstLimit": 9, "tracing": True},
+    "pipeline": {"stage": "dev", **PLACEHOLDER_PIPELINE},
 }
 _HASHES = [
     (re.compile(r"[0-9a-f]{64}"), "<content-hash>"),
@@ -42,9 +53,14 @@ _HASHES = [
 
 
 def stacks_of(configuration: str) -> tuple[str, ...]:
-    """The stack names a snapshot configuration synthesizes (they carry its stage)."""
+    """The stack names a snapshot configuration synthesizes (they carry its stage; the pipeline's
+    is the pipeline stack alone)."""
     from stacks.config import stack_names
 
+    if CONFIGURATIONS[configuration].get("pipeline"):
+        from stacks.pipeline_stack import PIPELINE_STACK_NAME
+
+        return (PIPELINE_STACK_NAME,)
     return stack_names(CONFIGURATIONS[configuration]["stage"])
 
 
@@ -92,13 +108,16 @@ def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
 
     from stacks.application import build
     from stacks.config import DeploymentConfig
+    from stacks.pipeline_stack import build_pipeline
 
     dataset = workdir / "dataset"
     dataset.mkdir(parents=True, exist_ok=True)
     (dataset / "manifest.json").write_text("{}")
     context = app_context({"trainingData": str(dataset), **overrides})
     app = App(context=context, outdir=str(workdir / "cdk.out"))
-    stacks = build(app, DeploymentConfig.from_context(app.node.try_get_context)).stacks
+    config = DeploymentConfig.from_context(app.node.try_get_context)
+    # As app.py: the pipeline stack (its stages' templates lie in nested assemblies, not read here).
+    stacks = (build_pipeline(app, app.node.try_get_context),) if config.pipeline else build(app, config).stacks
     app.synth()
     return {stack.stack_name: json.loads((workdir / "cdk.out" / stack.template_file).read_text())
             for stack in stacks}
