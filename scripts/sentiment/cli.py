@@ -61,6 +61,7 @@ COMMANDS = {
                               "cfn-lint over the synthesized templates, as a table", GROUPS[4]),
     "diff": Command("stacks.review.diff", "what the current templates change against tests/snapshots/ at a git ref",
                     GROUPS[4]),
+    "models": Command("sentiment.registry", "the stage's model registry: list, show, approve, reject versions", GROUPS[4]),
 }
 
 
