@@ -14,11 +14,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_cdk import App, Environment, Stack, Validations, pipelines
+from aws_cdk import App, Environment, Stack, Tags, Validations, pipelines
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
+from stacks.application import permissions_boundary
 from stacks.config import REPO_ROOT, DeploymentConfig
 from stacks.delivery_stage import DeliveryStage
 from stacks.pipeline_nag import acknowledge_pipeline_findings
@@ -108,5 +110,9 @@ def build_pipeline(app: App, get: Callable[[str], Any]) -> SentimentPipelineStac
     stack = SentimentPipelineStack(app, PIPELINE_STACK_NAME, dev=dev, prod=prod,
                                    env=Environment(account=dev.delivery_account, region=dev.region),
                                    description="Sentiment service: the delivery pipeline (dev, then prod after approval)")
+    # As the stages' stacks: the project's cost tag, and the landing zone's boundary on every role.
+    Tags.of(stack).add("project", "sentiment-on-sagemaker")
+    if dev.permissions_boundary:
+        iam.PermissionsBoundary.of(stack).apply(permissions_boundary(stack, dev.permissions_boundary))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack

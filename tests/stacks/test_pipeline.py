@@ -128,6 +128,17 @@ def test_a_custom_bootstrap_qualifier_names_the_roles(fixtures_dir, tmp_path):
     assert deploy_roles(app, "Prod") == {f"arn:aws:iam::{PROD}:role/cdk-acme12345-deploy-role-{PROD}-{REGION}"}
 
 
+def test_a_permissions_boundary_reaches_the_pipelines_own_roles(fixtures_dir, tmp_path):
+    """A landing zone that requires the boundary on every role would refuse the pipeline's roles
+    (CodeBuild projects, actions, self-mutation, assets) without it."""
+    app = synthesize_pipeline(tmp_path, {**PIPELINE, "trainingData": str(fixtures_dir / "dataset"),
+                                         "permissionsBoundary": "acme-workload-boundary"})
+    roles = app.template.find_resources("AWS::IAM::Role")
+
+    assert roles and {json.dumps(role["Properties"].get("PermissionsBoundary")) for role in roles.values()} == \
+        {json.dumps(f"arn:aws:iam::{DEV}:policy/acme-workload-boundary")}
+
+
 def manifest_environment(outdir: Path, artifact: str) -> str:
     return json.loads((outdir / "manifest.json").read_text())["artifacts"][artifact]["environment"]
 
