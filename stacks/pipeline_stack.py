@@ -54,8 +54,10 @@ class SentimentPipelineStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, dev: DeploymentConfig, prod: DeploymentConfig,
                  **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
+        # A git clone, not a zip of the files: the test suite reads `git ls-files`.
         source = pipelines.CodePipelineSource.connection(dev.source_repository, dev.source_branch,
-                                                         connection_arn=dev.source_connection_arn)
+                                                         connection_arn=dev.source_connection_arn,
+                                                         code_build_clone_output=True)
         self.pipeline = pipelines.CodePipeline(
             self, "Pipeline", pipeline_name="sentiment-delivery",
             # Dev and prod are other accounts: their deploy roles must read the artifacts.
@@ -82,6 +84,7 @@ class SentimentPipelineStack(Stack):
                 "of the Prod stage, or `sentiment diff`, first)."))],
             post=[smoke_step("SmokeProd", source, self.prod_stage.deployment.web)])
         self.pipeline.build_pipeline()
+        grant_connection_by_its_prefix(self.pipeline, dev.source_connection_arn)
         acknowledge_pipeline_findings(self.pipeline)
 
 
@@ -95,6 +98,18 @@ def smoke_step(name: str, source: pipelines.IFileSetProducer, web: SentimentWebS
                           '.venv/bin/pip install --quiet "requests>=2.31,<3"'],
         commands=['.venv/bin/sentiment smoke --site-url "$SITE_URL" --api-url "$API_URL"'],
     )
+
+
+def grant_connection_by_its_prefix(pipeline: pipelines.CodePipeline, connection_arn: str) -> None:
+    """IAM matches an action's service prefix to the resource's, and CDK grants only
+    codestar-connections:UseConnection; connections created since July 2024 have codeconnections
+    ARNs. Every policy that grants such a connection also grants codeconnections:UseConnection."""
+    if ":codeconnections:" not in connection_arn:
+        return
+    stack = Stack.of(pipeline)
+    for policy in pipeline.node.find_all():
+        if isinstance(policy, iam.Policy) and "codestar-connections:UseConnection" in json.dumps(stack.resolve(policy.document)):
+            policy.add_statements(iam.PolicyStatement(actions=["codeconnections:UseConnection"], resources=[connection_arn]))
 
 
 def stage_lookup(get: Callable[[str], Any], stage: str) -> Callable[[str], Any]:

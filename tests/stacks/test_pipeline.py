@@ -186,6 +186,28 @@ def test_synth_tests_synthesizes_and_lints_and_stops_at_the_first_failure(pipeli
     assert spec["artifacts"]["base-directory"] == "cdk.out"
 
 
+def test_steps_get_a_git_clone_through_the_connection_under_both_prefixes(pipeline_app):
+    """The test suite reads `git ls-files`, so the source is a clone, which the synth and smoke
+    projects make through the connection. IAM matches an action's prefix to the ARN's: a
+    codeconnections ARN needs codeconnections:UseConnection, which CDK does not grant."""
+    (source,) = pipeline_app.stages["Source"]
+    connection = PIPELINE["sourceConnectionArn"]
+    users = set()
+    for logical_id, policy in pipeline_app.template.find_resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.endswith(":UseConnection") for action in actions):
+                assert sorted(actions) == ["codeconnections:UseConnection", "codestar-connections:UseConnection"]
+                assert statement["Resource"] == connection
+                users.add(policy["Properties"]["Roles"][0]["Ref"])
+
+    assert source["Configuration"]["OutputArtifactFormat"] == "CODEBUILD_CLONE_REF"
+    # The source action's role, the synth project's and the two smoke projects', no other.
+    prefixes = ("PipelineSource", "PipelineBuildSynth", "PipelineDevSmokeDev", "PipelineProdSmokeProd")
+    assert len(users) == len(prefixes)
+    assert all(any(user.startswith(prefix) for user in users) for prefix in prefixes)
+
+
 def test_each_smoke_step_reads_its_own_stages_urls(pipeline_app):
     """SITE_URL and API_URL come from that stage's web stack outputs, the ones smoke.py needs."""
     for stage in ("Dev", "Prod"):
