@@ -9,7 +9,7 @@ from aws_cdk import App
 
 from stacks.application import build
 from stacks.config import ConfigError, DeploymentConfig
-from stacks.pipeline_stack import build_pipeline
+from stacks.delivery import build_pipeline
 
 
 def main() -> None:

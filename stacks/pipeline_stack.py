@@ -5,22 +5,20 @@ prod and smoke-tested again. The pipeline updates itself first when its own defi
     Source -> Build (Synth) -> UpdatePipeline -> Assets -> Dev (+ SmokeDev)
            -> Prod (PromoteToProd, deploy, SmokeProd)
 
-`cdk deploy -c pipeline=true SentimentPipeline` creates it once (docs/deployment.md, "Delivery
-pipeline"); from then on pushes deploy.
+`cdk deploy -c pipeline=true ... SentimentPipeline` creates it once (docs/deployment.md, "Delivery
+pipeline"; stacks/delivery.py builds it from the context); from then on pushes deploy.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+import shlex
+from collections.abc import Mapping
 
-from aws_cdk import App, Environment, Stack, Tags, Validations, pipelines
+from aws_cdk import Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from stacks.application import permissions_boundary
 from stacks.config import REPO_ROOT, DeploymentConfig
 from stacks.delivery_stage import DeliveryStage
 from stacks.pipeline_nag import acknowledge_pipeline_findings
@@ -31,28 +29,38 @@ PIPELINE_STACK_NAME = "SentimentPipeline"
 # and the SageMaker toolkit tests (no Java 17) skip; the GitHub workflow runs those.
 TEST_COMMAND = "make test"
 SYNTH_INSTALL = ["make venv node"]
-SYNTH_COMMANDS = [
-    TEST_COMMAND,
-    # The training channel (data/processed) from the official IMDb archive; seeded, so the same
-    # archive gives the same dataset hash and an unchanged recipe does not retrain.
-    "make prepare",
-    # Runs cdk-nag on every stack (a finding fails synthesis) and writes cdk.out/.
-    'make synth CDK_ARGS="-c pipeline=true"',
-    # cfn-lint with the project's rules on exactly the templates the pipeline deploys.
-    ".venv/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json cdk.out/assembly-*/*.template.json",
-]
+# The CDK CLI is called directly (not through make) so each recorded context value is one shell word.
+CLI_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_CLI_TELEMETRY": "true",
+           "CDK_DISABLE_VERSION_CHECK": "1"}
+
+
+def synth_commands(context: Mapping[str, str]) -> list[str]:
+    """The synth step's build commands; CodeBuild stops at the first that fails."""
+    pairs = " ".join(f"-c {shlex.quote(f'{key}={value}')}" for key, value in {"pipeline": "true", **context}.items())
+    return [
+        TEST_COMMAND,
+        # The training channel (data/processed) from the official IMDb archive; seeded, so the same
+        # archive gives the same dataset hash and an unchanged recipe does not retrain.
+        "make prepare",
+        # cdk-nag runs on every stack (a finding fails synthesis); the templates go to cdk.out/.
+        f"node_modules/.bin/cdk synth --no-notices --quiet {pairs}",
+        # cfn-lint with the project's rules on exactly the templates the pipeline deploys.
+        ".venv/bin/cfn-lint --config-file .cfnlintrc.yaml -- cdk.out/*.template.json cdk.out/assembly-*/*.template.json",
+    ]
+
+
 # CDK Pipelines' default image (Ubuntu 22.04), with the runtimes the Makefile expects.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIMES = {"version": "0.2", "phases": {"install": {"runtime-versions": {"python": "3.11", "nodejs": "20"}}}}
 # PyPI's Linux torch wheel pulls in CUDA (gigabytes) that the CPU-only tests never use.
-SYNTH_ENV = {"PIP_EXTRA_INDEX_URL": "https://download.pytorch.org/whl/cpu"}
+SYNTH_ENV = {"PIP_EXTRA_INDEX_URL": "https://download.pytorch.org/whl/cpu", **CLI_ENV}
 # Self-mutation deploys the pipeline with the CDK CLI the project pins, not whatever is newest.
 CDK_CLI_VERSION = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
 
 
 class SentimentPipelineStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, dev: DeploymentConfig, prod: DeploymentConfig,
-                 **kwargs) -> None:
+                 synth_context: Mapping[str, str], **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
         # A git clone, not a zip of the files: the test suite reads `git ls-files`.
         source = pipelines.CodePipelineSource.connection(dev.source_repository, dev.source_branch,
@@ -72,7 +80,7 @@ class SentimentPipelineStack(Stack):
             synth_code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(compute_type=codebuild.ComputeType.LARGE)),
             synth=pipelines.ShellStep("Synth", input=source, env=SYNTH_ENV, install_commands=SYNTH_INSTALL,
-                                      commands=SYNTH_COMMANDS, primary_output_directory="cdk.out"),
+                                      commands=synth_commands(synth_context), primary_output_directory="cdk.out"),
         )
         self.dev_stage = DeliveryStage(self, "Dev", config=dev)
         self.pipeline.add_stage(self.dev_stage, post=[smoke_step("SmokeDev", source, self.dev_stage.deployment.web)])
@@ -110,24 +118,3 @@ def grant_connection_by_its_prefix(pipeline: pipelines.CodePipeline, connection_
     for policy in pipeline.node.find_all():
         if isinstance(policy, iam.Policy) and "codestar-connections:UseConnection" in json.dumps(stack.resolve(policy.document)):
             policy.add_statements(iam.PolicyStatement(actions=["codeconnections:UseConnection"], resources=[connection_arn]))
-
-
-def stage_lookup(get: Callable[[str], Any], stage: str) -> Callable[[str], Any]:
-    """The context lookup with `stage` forced, so cdk.json's `stages.<stage>` block applies."""
-    return lambda key: stage if key == "stage" else get(key)
-
-
-def build_pipeline(app: App, get: Callable[[str], Any]) -> SentimentPipelineStack:
-    """The pipeline stack for the context `get` reads, each stage's config parsed from the same
-    context as `make deploy STAGE=<stage>` would (ConfigError for the first bad value), with
-    cdk-nag on the pipeline stack (each stage registers its own)."""
-    dev, prod = (DeploymentConfig.from_context(stage_lookup(get, stage)) for stage in ("dev", "prod"))
-    stack = SentimentPipelineStack(app, PIPELINE_STACK_NAME, dev=dev, prod=prod,
-                                   env=Environment(account=dev.delivery_account, region=dev.region),
-                                   description="Sentiment service: the delivery pipeline (dev, then prod after approval)")
-    # As the stages' stacks: the project's cost tag, and the landing zone's boundary on every role.
-    Tags.of(stack).add("project", "sentiment-on-sagemaker")
-    if dev.permissions_boundary:
-        iam.PermissionsBoundary.of(stack).apply(permissions_boundary(stack, dev.permissions_boundary))
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return stack

@@ -108,7 +108,7 @@ def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
 
     from stacks.application import build
     from stacks.config import DeploymentConfig
-    from stacks.pipeline_stack import build_pipeline
+    from stacks.delivery import build_pipeline
 
     dataset = workdir / "dataset"
     dataset.mkdir(parents=True, exist_ok=True)

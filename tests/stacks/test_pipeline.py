@@ -17,7 +17,8 @@ from sentiment.checks.bench_synth import CDK, cdk_environment
 from sentiment.checks.smoke import parse_args as smoke_args
 from sentiment.paths import ROOT
 from stacks.config import ConfigError, DeploymentConfig
-from stacks.pipeline_stack import PIPELINE_STACK_NAME, TEST_COMMAND, build_pipeline
+from stacks.delivery import build_pipeline, recorded_context
+from stacks.pipeline_stack import PIPELINE_STACK_NAME, TEST_COMMAND
 from stacks.review.snapshot import CONFIGURATIONS, PLACEHOLDER_PIPELINE, app_context, normalize, snapshot_path
 
 DEV, PROD, REGION = "111111111111", "222222222222", "eu-west-1"
@@ -184,6 +185,27 @@ def test_synth_tests_synthesizes_and_lints_and_stops_at_the_first_failure(pipeli
     assert commands.index("make prepare") < synth < lint
     assert "cdk.out/assembly-*/*.template.json" in commands[lint]
     assert spec["artifacts"]["base-directory"] == "cdk.out"
+
+
+def test_the_synth_step_passes_the_deploy_time_context_again(pipeline_app):
+    """A setting given on the one-time `cdk deploy` command line survives every later synth and
+    self-mutation; cdk.json keeps the project's defaults, which `make test` checks."""
+    spec, _, _ = build_spec(pipeline_app, "Synth", "Build")
+    (synth,) = [command for command in spec["phases"]["build"]["commands"] if command.startswith("node_modules/.bin/cdk synth")]
+
+    for key in ("sourceRepository", "sourceConnectionArn", "devAccount", "prodAccount", "region", "alarmTopicArn"):
+        assert f"-c {key}={PIPELINE[key]}" in synth
+    assert synth.count("-c ") == 1 + 6 and "trainingData" not in synth
+
+
+def test_recorded_context_is_what_cdk_json_does_not_say_without_local_paths():
+    shipped = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context = {**shipped, "stage": "prod", "pipeline": "true", "devAccount": DEV, "canary": shipped["canary"],
+               "trainingData": "/home/someone/data/processed", "modelArtifact": "models/default",
+               "@aws-cdk/core:bootstrapQualifier": "acme12345"}
+
+    assert recorded_context(context.get) == {"devAccount": DEV, "modelArtifact": "models/default",
+                                             "@aws-cdk/core:bootstrapQualifier": "acme12345"}
 
 
 def test_steps_get_a_git_clone_through_the_connection_under_both_prefixes(pipeline_app):
