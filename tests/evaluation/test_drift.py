@@ -8,7 +8,7 @@ import random
 import pytest
 from support import synthetic_reviews, write_jsonl
 
-from sentiment.evaluation import drift
+from sentiment.evaluation import drift, drift_core
 
 CYRILLIC = ["фильм", "был", "очень", "скучный", "актёры", "играли", "плохо", "сюжет", "отличный", "хороший"]
 
@@ -138,13 +138,90 @@ def test_a_folder_without_captures_is_a_one_line_error(tiny_model_dir, reference
 def test_records_of_other_content_types_are_skipped_not_misread():
     record = json.loads(capture_record(0, "x"))
     record["captureData"]["endpointInput"]["observedContentType"] = "application/jsonlines"
-    assert drift.parse_record(json.dumps(record), "f:1") is None
-    assert drift.parse_record(capture_record(1, "a good film", 0.8), "f:2") == drift.Request("a good film", 0.8)
-    assert drift.parse_record(capture_record(2, "plain text"), "f:3") == drift.Request("plain text", None)
+    assert drift_core.parse_record(json.dumps(record), "f:1") is None
+    assert drift_core.parse_record(capture_record(1, "a good film", 0.8), "f:2") == [drift_core.Request("a good film", 0.8)]
+    assert drift_core.parse_record(capture_record(2, "plain text"), "f:3") == [drift_core.Request("plain text", None)]
+
+
+def test_a_list_of_reviews_is_each_review_with_its_own_captured_score():
+    """Clients that call the endpoint with {"reviews": [...]} are traffic too: each review counts,
+    with its score from the answer's "predictions" in order."""
+    record = json.loads(capture_record(3, "x", 0.5))   # application/json, JSON-encoded
+    record["captureData"]["endpointInput"]["data"] = json.dumps({"reviews": ["good", "bad"]})
+    record["captureData"]["endpointOutput"]["data"] = json.dumps(
+        {"predictions": [{"sentiment": "positive", "score": 0.9}, {"sentiment": "negative", "score": 0.1}]})
+    assert drift_core.parse_record(json.dumps(record), "f:1") == [drift_core.Request("good", 0.9),
+                                                                  drift_core.Request("bad", 0.1)]
+    record["captureData"]["endpointOutput"]["data"] = json.dumps({"message": "model error"})
+    assert drift_core.parse_record(json.dumps(record), "f:2") == [drift_core.Request("good", None),
+                                                                  drift_core.Request("bad", None)]
 
 
 def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
-    assert drift.psi([10, 20, 30], [20, 40, 60]) == pytest.approx(0, abs=1e-3)   # half a count of smoothing
-    assert 0 < drift.psi([50, 50], [60, 40]) < drift.psi([50, 50], [90, 10])
-    assert drift.histogram([0, 24, 25, 1200], drift.LENGTH_BINS)[:3] == [2, 1, 0]
-    assert drift.histogram([1200], drift.LENGTH_BINS)[-1] == 1
+    assert drift_core.psi([10, 20, 30], [20, 40, 60]) == pytest.approx(0, abs=1e-3)   # half a count of smoothing
+    assert 0 < drift_core.psi([50, 50], [60, 40]) < drift_core.psi([50, 50], [90, 10])
+    assert drift_core.histogram([0, 24, 25, 1200], drift_core.LENGTH_BINS)[:3] == [2, 1, 0]
+    assert drift_core.histogram([1200], drift_core.LENGTH_BINS)[-1] == 1
+
+
+def write_profile(tiny_model_dir, reference_source, out, capsys, *extra):
+    status = drift.main(["--write-profile", str(out), "--model", str(tiny_model_dir), "--reference",
+                         str(reference_source), "--trials", "100", "--profile-windows", "20,50,100,500", *extra])
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    return printed
+
+
+def test_write_profile_holds_what_the_scheduled_check_needs_and_is_deterministic(tiny_model_dir, reference_source,
+                                                                                 tmp_path, capsys):
+    """The function has no model: the profile must carry the tokenizer's settings, the whole
+    vocabulary in id order, the reference's figures and a threshold per figure and window size
+    (capped at half the 200 held-out reviews); the same inputs must give the same bytes, so a
+    profile in review or in an asset changes only when the model or the data do."""
+    first, second = tmp_path / "one.json", tmp_path / "two.json"
+    printed = write_profile(tiny_model_dir, reference_source, first, capsys)
+    write_profile(tiny_model_dir, reference_source, second, capsys)
+    assert first.read_bytes() == second.read_bytes()
+    assert f"({first.stat().st_size} bytes)" in printed.out and "windows of 20, 50, 100 reviews" in printed.out
+
+    data = json.loads(first.read_text())
+    vocabulary = json.loads((tiny_model_dir / "vocab.json").read_text())
+    assert data["vocabulary"] == vocabulary
+    assert data["text_settings"] == json.loads((tiny_model_dir / "preprocessing.json").read_text())
+    assert sorted(data["thresholds"], key=int) == ["20", "50", "100"]
+    assert set(data["thresholds"]["20"]) == {"unknown_token_rate", "length", "not_english", "score"}
+    # A smaller window varies more between two draws of the same data, so chance allows more.
+    assert data["thresholds"]["20"]["length"] > data["thresholds"]["100"]["length"]
+    assert data["reference"]["reviews"] == 200 and sum(data["reference"]["length_counts"]) == 200
+    assert data["about"]["reference_reviews"] == 200 and len(data["about"]["weights_sha256"]) == 64
+    assert drift_core.Profile.loads(first.read_text()).window_sizes == [20, 50, 100]
+
+
+@pytest.mark.parametrize("change", ["none", "shifted scores"])
+def test_the_profile_gives_the_command_s_figures_without_the_model(change, tiny_model_dir, reference_source,
+                                                                    tmp_path, capsys):
+    """One implementation: for a window of captured answers the size of a profiled window, the
+    profile (what the scheduled function has) gives every statistic, threshold and verdict of
+    `sentiment drift` (which has the model and the training data)."""
+    profile_file = tmp_path / "profile.json"
+    write_profile(tiny_model_dir, reference_source, profile_file, capsys)
+    from sentiment_model.artifact import load_predictor
+
+    texts, rng = like_training(), random.Random(8)
+    # The endpoint's own answers (six decimals, as it rounds them), or answers shifted up.
+    scores = ([round(score, 6) for score in load_predictor(tiny_model_dir).predict(texts)] if change == "none"
+              else [0.9 + rng.random() / 10 for _ in texts])
+    capture = write_capture(tmp_path / "capture", texts, scores)
+    status, printed, figures = run_drift(capsys, tiny_model_dir, reference_source, capture, tmp_path)
+
+    requests, _ = drift.read_captures(capture)
+    rows = drift_core.Profile.loads(profile_file.read_text()).check(requests)
+    assert [(r.figure, r.statistic, r.threshold, r.drift) for r in rows] == [
+        (f["figure"], f["statistic"], f["threshold"], f["drift"]) for f in figures["figures"]]
+    assert status == (1 if change == "shifted scores" else 0), printed.out
+
+
+def test_a_profile_needs_a_command_or_a_capture(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        drift.main(["--model", "models/default"])
+    assert exit_.value.code == 2 and "--write-profile" in capsys.readouterr().err

@@ -5,8 +5,8 @@ Reads SageMaker data capture files (JSON lines, one request per line:
 "endpointOutput": {...}}, "eventMetadata": {"eventId", "inferenceTime"}, "eventVersion": "0"}``;
 ``encoding`` is ``BASE64`` unless the endpoint's capture config names the content type as JSON or
 CSV, when ``data`` is the body as text). The input is the endpoint's: ``application/json``
-``{"review": ..., "explain"?: ...}`` or ``text/plain``. Records of other content types are counted
-and skipped.
+``{"review": ..., "explain"?: ...}`` (or ``{"reviews": [...]}``, each review counted) or
+``text/plain``. Records of other content types are counted and skipped.
 
 Four figures, each computed on the captured window and on a reference sample of training reviews
 read by the same model:
@@ -40,102 +40,49 @@ The reference is the part of the training split that `sentiment prepare` held ou
 review the model was fitted on, and its words are the vocabulary's, so held-out traffic would
 always look drifted (test reviews against all training reviews: score PSI 0.25).
 
-Exit status: 0 no drift, 1 drift in at least one figure, 2 bad input (one-line error).
+The statistics themselves (reading capture records, the model's view of a review, summaries, PSI,
+the comparison with thresholds) are evaluation/drift_core.py, which the scheduled function in
+lambda/drift_check/ runs too. `--write-profile FILE` writes what that function needs in place of
+the model and the training data: the tokenizer's settings, the vocabulary, the reference's figures
+and the thresholds for each of --profile-windows (docs/operations.md#drift).
+
+Exit status: 0 no drift (or the profile written), 1 drift in at least one figure, 2 bad input
+(one-line error).
 """
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
+import hashlib
 import json
-import math
 import random
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+from sentiment.evaluation.drift_core import (
+    FIGURES,
+    PSI_RULES_OF_THUMB,
+    SUPPORTED_TYPES,
+    CaptureError,
+    Profile,
+    ProfileError,
+    Request,
+    ReviewFigures,
+    Row,
+    check_text_settings,
+    compare,
+    parse_record,
+    read_review,
+    summarize,
+)
 from sentiment.paths import ROOT
 
-LENGTH_BINS = (0, 25, 50, 100, 150, 200, 300, 450, 700, 1000)   # lower edges, tokens per review
-SCORE_BINS = tuple(i / 10 for i in range(10))                      # lower edges, P(positive)
 TRIALS = 200
 THRESHOLD_PERCENTILE = 99
-PSI_RULES_OF_THUMB = (0.1, 0.25)
-SUPPORTED_TYPES = ("application/json", "text/plain")
-
-
-class CaptureError(Exception):
-    """Captured data that cannot be read; the message is one line naming the file and line."""
-
-
-@dataclass(frozen=True)
-class Request:
-    text: str
-    score: float | None = None   # the endpoint's own answer, where the capture holds it
-
-
-@dataclass(frozen=True)
-class ReviewFigures:
-    tokens: int
-    unknown: int
-    foreign: bool    # does not read as English to the model (see the module's docstring)
-    score: float
+PROFILE_WINDOWS = (100, 200, 500, 1000)
 
 
 # --- reading captures -------------------------------------------------------------------------
-
-def _decode(part: dict, where: str) -> tuple[str, str]:
-    if not isinstance(part, dict) or not isinstance(part.get("data"), str):
-        raise CaptureError(f"{where}: no data in the capture record")
-    encoding = str(part.get("encoding", "BASE64")).upper()
-    content_type = str(part.get("observedContentType", "")).split(";")[0].strip().lower()
-    if encoding == "BASE64":
-        try:
-            return content_type, base64.b64decode(part["data"], validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise CaptureError(f"{where}: data is not base64 of UTF-8 text") from None
-    if encoding in ("JSON", "CSV"):
-        return content_type, part["data"]
-    raise CaptureError(f"{where}: unknown encoding {encoding!r} (expected BASE64, JSON or CSV)")
-
-
-def _review(content_type: str, body: str, where: str) -> str:
-    if content_type == "text/plain":
-        return body
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise CaptureError(f"{where}: application/json input is not JSON") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("review"), str):
-        raise CaptureError(f"{where}: application/json input has no \"review\" string")
-    return payload["review"]
-
-
-def _score(output, where: str) -> float | None:
-    if output is None:
-        return None
-    _, body = _decode(output, where + " (endpointOutput)")
-    try:
-        score = json.loads(body).get("score")
-    except (ValueError, AttributeError):
-        return None   # an error answer, or one this reader does not know: score it here
-    return float(score) if isinstance(score, (int, float)) and 0 <= score <= 1 else None
-
-
-def parse_record(line: str, where: str) -> Request | None:
-    """One capture line -> the request it holds; None for a content type the model does not read."""
-    try:
-        record = json.loads(line)
-        capture = record["captureData"]
-        request = capture["endpointInput"]
-    except (ValueError, KeyError, TypeError):
-        raise CaptureError(f"{where}: not a SageMaker data capture record "
-                           f"(expected JSON with captureData.endpointInput)") from None
-    content_type, body = _decode(request, where)
-    if content_type not in SUPPORTED_TYPES:
-        return None
-    return Request(_review(content_type, body, where), _score(capture.get("endpointOutput"), where))
-
 
 def read_captures(folder: Path) -> tuple[list[Request], int]:
     """Every request under folder (its .jsonl files, at any depth, in name order) and how many
@@ -154,142 +101,58 @@ def read_captures(folder: Path) -> tuple[list[Request], int]:
             raise CaptureError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
         for number, line in enumerate(lines, 1):
             if line.strip():
-                request = parse_record(line, f"{path}:{number}")
-                if request is None:
+                found = parse_record(line, f"{path}:{number}")
+                if found is None:
                     skipped += 1
                 else:
-                    requests.append(request)
+                    requests.extend(found)
     if not requests:
         raise CaptureError(f"{folder}: no captured requests of type {' or '.join(SUPPORTED_TYPES)}")
     return requests, skipped
 
 
-# --- statistics (pure Python) -----------------------------------------------------------------
+# --- thresholds from the training data's own variation ----------------------------------------
 
-def non_latin_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    # Basic Latin to Latin Extended-B, IPA, and Latin Extended Additional.
-    latin = sum(1 for c in letters if ord(c) < 0x2B0 or 0x1E00 <= ord(c) <= 0x1EFF)
-    return 1 - latin / len(letters)
-
-
-def histogram(values, lower_edges) -> list[int]:
-    counts = [0] * len(lower_edges)
-    for value in values:
-        index = 0
-        while index + 1 < len(lower_edges) and value >= lower_edges[index + 1]:
-            index += 1
-        counts[index] += 1
-    return counts
-
-
-def psi(expected: list[int], actual: list[int]) -> float:
-    """Population stability index, sum (a - e) ln(a / e) over bins of shares; half a count is
-    added to every bin so that an empty bin gives a large but finite figure."""
-    e_total, a_total = sum(expected) + len(expected) / 2, sum(actual) + len(actual) / 2
-    total = 0.0
-    for e, a in zip(expected, actual):
-        e_share, a_share = (e + 0.5) / e_total, (a + 0.5) / a_total
-        total += (a_share - e_share) * math.log(a_share / e_share)
-    return total
-
-
-def unknown_rate(window: list[ReviewFigures]) -> float:
-    return sum(f.unknown for f in window) / max(1, sum(f.tokens for f in window))
-
-
-def foreign_share(window: list[ReviewFigures]) -> float:
-    return sum(f.foreign for f in window) / max(1, len(window))
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    statistic_name: str
-    measure: object        # window -> the figure printed for it
-    statistic: object      # (reference window, captured window) -> drift statistic
-    floor: float           # the smallest change worth an alarm, whatever chance allows
-
-
-FIGURES = (
-    Figure("unknown-token rate", "|difference|", unknown_rate,
-           lambda ref, cap: abs(unknown_rate(cap) - unknown_rate(ref)), 0.01),
-    Figure("length (median tokens)", "PSI", lambda w: median([f.tokens for f in w]),
-           lambda ref, cap: psi(histogram([f.tokens for f in ref], LENGTH_BINS),
-                                histogram([f.tokens for f in cap], LENGTH_BINS)), PSI_RULES_OF_THUMB[0]),
-    Figure("not English to the model (share)", "|difference|", foreign_share,
-           lambda ref, cap: abs(foreign_share(cap) - foreign_share(ref)), 0.02),
-    Figure("score (mean P(positive))", "PSI", lambda w: sum(f.score for f in w) / max(1, len(w)),
-           lambda ref, cap: psi(histogram([f.score for f in ref], SCORE_BINS),
-                                histogram([f.score for f in cap], SCORE_BINS)), PSI_RULES_OF_THUMB[0]),
-)
-
-
-def thresholds(reference: list[ReviewFigures], window: int, trials: int = TRIALS,
-               seed: int = 0) -> tuple[dict[str, float], int]:
-    """Each figure's THRESHOLD_PERCENTILE-th percentile of its statistic between random disjoint
-    windows of the reference, and the window size used (at most half the reference)."""
+def thresholds(reference: list[ReviewFigures], sizes, trials: int = TRIALS,
+               seed: int = 0) -> dict[int, dict[str, float]]:
+    """{window size: {figure key: the THRESHOLD_PERCENTILE-th percentile of its statistic between
+    random disjoint windows of that size of the reference}}. Sizes are capped at half the
+    reference. Each size draws from its own generator of the seed, so a size's thresholds do not
+    depend on which other sizes are asked for (the profile's equal the command's)."""
     from sentiment.stats import percentile
 
-    size = max(1, min(window, len(reference) // 2))
-    rng = random.Random(seed)
-    seen: dict[str, list[float]] = {figure.name: [] for figure in FIGURES}
-    for _ in range(trials):
-        drawn = rng.sample(reference, 2 * size)
-        first, second = drawn[:size], drawn[size:]
-        for figure in FIGURES:
-            seen[figure.name].append(figure.statistic(first, second))
-    return {name: percentile(values, THRESHOLD_PERCENTILE) for name, values in seen.items()}, size
+    chances = {}
+    for size in sorted({max(1, min(size, len(reference) // 2)) for size in sizes}):
+        rng = random.Random(seed)
+        seen: dict[str, list[float]] = {figure.key: [] for figure in FIGURES}
+        for _ in range(trials):
+            drawn = rng.sample(reference, 2 * size)
+            first, second = summarize(drawn[:size]), summarize(drawn[size:])
+            for figure in FIGURES:
+                seen[figure.key].append(figure.statistic(first, second))
+        chances[size] = {key: percentile(values, THRESHOLD_PERCENTILE) for key, values in seen.items()}
+    return chances
 
 
-@dataclass(frozen=True)
-class Row:
-    figure: str
-    reference: float
-    captured: float
-    statistic_name: str
-    statistic: float
-    chance: float       # the statistic's 99th percentile between training windows
-    floor: float
-    threshold: float    # the larger of the two
-    drift: bool
-
-
-def compare(reference: list[ReviewFigures], captured: list[ReviewFigures], trials: int = TRIALS,
-            seed: int = 0) -> tuple[list[Row], int]:
-    limits, size = thresholds(reference, len(captured), trials, seed)
-    rows = []
-    for figure in FIGURES:
-        statistic = figure.statistic(reference, captured)
-        threshold = max(limits[figure.name], figure.floor)
-        rows.append(Row(figure.name, figure.measure(reference), figure.measure(captured),
-                        figure.statistic_name, statistic, limits[figure.name], figure.floor, threshold,
-                        statistic > threshold))
-    return rows, size
+def build_profile(reference: list[ReviewFigures], *, text_settings: dict, vocabulary: list[str], sizes,
+                  trials: int = TRIALS, seed: int = 0, about: dict | None = None) -> Profile:
+    """The scheduled check's profile: the reference's summary and the thresholds for each window
+    size, beside the tokenizer's settings and vocabulary."""
+    check_text_settings(text_settings)
+    return Profile(text_settings, tuple(vocabulary), summarize(reference),
+                   thresholds(reference, sizes, trials, seed),
+                   {**(about or {}), "trials": trials, "percentile": THRESHOLD_PERCENTILE, "seed": seed})
 
 
 # --- the model's view of each review ----------------------------------------------------------
 
 def review_figures(predictor, texts: list[str], given_scores: list[float | None]) -> list[ReviewFigures]:
+    """read_review for each text, with the model's score where the capture holds none."""
     tokenizer, known = predictor.encoder.tokenizer, predictor.encoder.word_ids
     missing = [i for i, score in enumerate(given_scores) if score is None]
     scored = dict(zip(missing, predictor.predict([texts[i] for i in missing]))) if missing else {}
-    figures = []
-    for index, text in enumerate(texts):
-        tokens = tokenizer(text)
-        unknown = sum(1 for token in tokens if token not in known)
-        foreign = (bool(tokens) and unknown > len(tokens) / 2) or non_latin_share(text) > 0.5
-        score = given_scores[index] if given_scores[index] is not None else scored[index]
-        figures.append(ReviewFigures(len(tokens), unknown, foreign, score))
-    return figures
+    return [read_review(text, given_scores[i] if given_scores[i] is not None else scored[i], tokenizer, known)
+            for i, text in enumerate(texts)]
 
 
 def reference_reviews(source: str, model_dir: Path, part: str) -> list:
@@ -311,14 +174,42 @@ def reference_reviews(source: str, model_dir: Path, part: str) -> list:
     return [reviews[i] for i in held_out]
 
 
-# --- command ----------------------------------------------------------------------------------
+def shown(path: Path) -> str:
+    """A path relative to the checkout when it is inside it (so a profile does not name the
+    machine it was written on)."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --- command ---------------------------------------------------------------------------------
+
+def window_sizes(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(sorted({int(part) for part in value.split(",") if part.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected window sizes such as 100,500, got {value!r}") from None
+    if not sizes or sizes[0] < 2:
+        raise argparse.ArgumentTypeError(f"window sizes must be at least 2, got {value!r}")
+    return sizes
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Compare a window of SageMaker data capture with the training data: unknown words, "
-                    "length, language, scores. Exit 0: no drift; 1: drift found; 2: bad input.")
-    parser.add_argument("--capture", required=True,
-                        help="a folder of data capture .jsonl files (searched at any depth), or one file")
+                    "length, language, scores; or write the profile the scheduled check in AWS compares "
+                    "with. Exit 0: no drift (or profile written); 1: drift found; 2: bad input.")
+    parser.add_argument("--capture",
+                        help="a folder of data capture .jsonl files (searched at any depth), or one file "
+                             "(required unless --write-profile is given)")
+    parser.add_argument("--write-profile", metavar="FILE",
+                        help="write the scheduled check's profile (JSON: tokenizer settings, vocabulary, the "
+                             "reference's figures, thresholds per window size) to FILE")
+    parser.add_argument("--profile-windows", type=window_sizes, default=PROFILE_WINDOWS,
+                        help="window sizes the profile holds thresholds for, comma-separated; the smallest is "
+                             "the fewest captured reviews the scheduled check judges (default: "
+                             f"{','.join(map(str, PROFILE_WINDOWS))}; each at most half the reference)")
     parser.add_argument("--model", default=str(ROOT / "models" / "default"),
                         help="model folder whose tokenizer, vocabulary and scores are used (default: models/default)")
     parser.add_argument("--reference", default=None,
@@ -334,7 +225,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"pairs of training windows behind each threshold (default: {TRIALS})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the reference sample and the windows")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.capture and not args.write_profile:
+        parser.error("give --capture (a window to check), --write-profile FILE, or both")
+    return args
 
 
 def format_table(rows: list[Row]) -> str:
@@ -348,21 +242,49 @@ def format_table(rows: list[Row]) -> str:
                      for line in lines)
 
 
+def write_profile(args: argparse.Namespace, predictor, reference: list[ReviewFigures], source: str) -> None:
+    encoder = predictor.encoder
+    vocabulary = sorted(encoder.word_ids, key=encoder.word_ids.get)
+    weights = Path(args.model) / "model.pt"
+    profile = build_profile(
+        reference, text_settings=encoder.settings.to_json(), vocabulary=vocabulary, sizes=args.profile_windows,
+        trials=args.trials, seed=args.seed,
+        about={"model": shown(args.model), "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+               "reference_source": shown(source) if Path(source).exists() else source,
+               "reference_part": args.reference_part, "reference_reviews": len(reference)})
+    out = Path(args.write_profile)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = profile.dumps()
+    out.write_text(text, encoding="utf-8")
+    print(f"profile: {out} ({len(text.encode('utf-8'))} bytes): vocabulary of {len(vocabulary)} words, "
+          f"reference of {len(reference)} reviews, thresholds for windows of "
+          f"{', '.join(map(str, profile.window_sizes))} reviews")
+
+
 def run(args: argparse.Namespace) -> int:
     from sentiment.data.reviews import default_source
 
-    requests, skipped = read_captures(Path(args.capture))
+    requests, skipped = read_captures(Path(args.capture)) if args.capture else ([], 0)
     if args.reference_size < 2 or args.trials < 1:
         raise CaptureError("--reference-size must be at least 2 and --trials at least 1")
     from sentiment_model.artifact import load_predictor
 
     predictor = load_predictor(Path(args.model))
+    if args.write_profile:
+        check_text_settings(predictor.encoder.settings.to_json(), args.model)
     source = args.reference or default_source()
     pool = reference_reviews(source, Path(args.model), args.reference_part)
     sample = random.Random(args.seed).sample(pool, min(args.reference_size, len(pool)))
     reference = review_figures(predictor, [r.text for r in sample], [None] * len(sample))
+    if args.write_profile:
+        write_profile(args, predictor, reference, source)
+    if not args.capture:
+        return 0
+
     captured = review_figures(predictor, [r.text for r in requests], [r.score for r in requests])
-    rows, size = compare(reference, captured, args.trials, args.seed)
+    chances = thresholds(reference, [len(captured)], args.trials, args.seed)
+    rows = compare(summarize(reference), summarize(captured), chances)
+    size = rows[0].window
 
     print(f"captured: {len(captured)} requests from {args.capture}"
           + (f" ({skipped} of other content types skipped)" if skipped else ""))
@@ -393,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return run(args)
-    except (CaptureError, SourceError, ArtifactError) as error:
+    except (CaptureError, ProfileError, SourceError, ArtifactError) as error:
         print(f"sentiment drift: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     except OSError as error:
