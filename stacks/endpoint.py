@@ -11,19 +11,25 @@ fleet. If either rollback alarm (RollbackAlarms below) goes off meanwhile, SageM
 traffic back to the old fleet and the CloudFormation update fails, so the stack rolls back too.
 The alarms have fixed names derived from the endpoint's name, so the endpoint refers to them by
 name and they refer to it by name: neither needs the other's attributes, and there is no cycle.
+
+Real-time updates keep the variant's current instance count (RETAINED_VARIANT_PROPERTIES_EXCLUDED below),
+and autoscaling is a pair of custom resources around the endpoint (stacks/endpoint_autoscaling.py)
+rather than CloudFormation's ScalableTarget, because SageMaker refuses to change a registered
+variant's instance type: scaling is paused before such an update and registered again after it.
+What a visitor sees meanwhile: docs/deployment.md, "What happens during an endpoint update".
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, Stack
-from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from sentiment.contract import VARIANT_NAME
+from stacks.endpoint_autoscaling import EndpointAutoscaling
 from stacks.images import DlcImage
 
 # Rollback alarms: one-minute periods (SageMaker's endpoint metrics are per minute), so they can
@@ -39,6 +45,21 @@ ROLLBACK_5XX_THRESHOLD = 1
 # canary traffic is a handful of requests and a single cold one must not roll back.
 ROLLBACK_LATENCY_P99_MS = 2000
 ROLLBACK_LATENCY_MINUTES = 3
+
+# A real-time update (RetainAllVariantProperties) starts the new fleet at the variant's current
+# DesiredInstanceCount, not at the configuration's InitialInstanceCount (instanceCount): without it,
+# an update during a scale-out would put the whole load on instanceCount instances again (SageMaker,
+# "Update endpoints that use automatic scaling", step 6). Every variant property is retained except
+# those excluded here:
+# - DesiredInstanceCount is retained: autoscaling owns it between deploys; a new instanceCount takes
+#   effect as the scalable target's new minimum once the update is done (stacks/endpoint_autoscaling.py).
+# - DesiredWeight is excluded: nothing here changes the weight at runtime, so the template's 1.0 is
+#   the truth, and a weight someone set by hand does not outlive the next deploy.
+# - DataCaptureConfig is not listed: SageMaker's VariantProperty reference marks that value "(Not
+#   currently supported.)", and what AWS documents the flag to retain is instance count and weight,
+#   so capture settings are taken to follow the new configuration; naming an unsupported value
+#   risks failing every update's validation. docs/deployment.md says how to check a capture change.
+RETAINED_VARIANT_PROPERTIES_EXCLUDED = ("DesiredWeight",)
 
 
 def rollback_alarm_names(endpoint_name: str) -> tuple[str, str]:
@@ -128,7 +149,7 @@ class SentimentEndpoint(Construct):
                  max_instance_count: int, target_invocations_per_instance: int,
                  canary: bool = False, canary_percent: int = 50, canary_bake_minutes: int = 10,
                  provisioned_concurrency: int = 0,
-                 data_capture: DataCapture | None = None) -> None:
+                 data_capture: DataCapture | None = None, log_retention_days: int) -> None:
         super().__init__(scope, id_)
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
@@ -177,26 +198,25 @@ class SentimentEndpoint(Construct):
             deployment_config=deployment_config(
                 alarm_names=self.rollback_alarms.alarm_names, instance_count=instance_count,
                 canary_percent=canary_percent, bake_minutes=canary_bake_minutes)
-            if self.rollback_alarms else None)
+            if self.rollback_alarms else None,
+            # Serverless endpoints retain nothing: they have no instance count, nothing changes
+            # their variant at runtime, and their memory and concurrency must come from the template.
+            **({} if serverless else {
+                "retain_all_variant_properties": True,
+                "exclude_retained_variant_properties": [
+                    sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=name)
+                    for name in RETAINED_VARIANT_PROPERTIES_EXCLUDED]}))
         if self.rollback_alarms:
             # SageMaker looks the alarms up by name when an update starts: they must exist first.
             self.sagemaker_endpoint.node.add_dependency(self.rollback_alarms)
 
+        self.autoscaling = None
         if not serverless:
-            target = autoscaling.ScalableTarget(
-                self, "ScalingTarget",
-                service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-                resource_id=f"endpoint/{endpoint_name}/variant/{VARIANT_NAME}",
-                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-                min_capacity=instance_count,
-                max_capacity=max_instance_count,
-            )
-            target.node.add_dependency(self.sagemaker_endpoint)
-            target.scale_to_track_metric(
-                "InvocationsPerInstance",
-                predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-                target_value=target_invocations_per_instance,
-            )
+            self.autoscaling = EndpointAutoscaling(
+                self, "Autoscaling", endpoint=self.sagemaker_endpoint, endpoint_name=endpoint_name,
+                variant_name=VARIANT_NAME, instance_type=instance_type, min_capacity=instance_count,
+                max_capacity=max_instance_count, target_invocations_per_instance=target_invocations_per_instance,
+                log_retention_days=log_retention_days)
 
     @property
     def arn(self) -> str:

@@ -83,6 +83,7 @@ class SentimentModelStack(Stack):
             canary_bake_minutes=config.canary_bake_minutes,
             provisioned_concurrency=config.provisioned_concurrency,
             data_capture=data_capture,
+            log_retention_days=config.log_retention_days,
         )
         if not config.training_mode:
             # SageMaker reads the model when it creates the model: the copy must be there first.

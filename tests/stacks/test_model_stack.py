@@ -236,7 +236,9 @@ def test_default_endpoint_is_serverless_with_configured_memory_and_concurrency(d
             "VariantName": "AllTraffic",
             "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
             "InstanceType": Match.absent()})]})
-    default_app.model.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+    for scaling in ("AWS::ApplicationAutoScaling::ScalableTarget", "Custom::SageMakerVariantScaling",
+                    "Custom::SageMakerScalingBeforeUpdate"):
+        default_app.model.resource_count_is(scaling, 0)
 
 
 def test_endpoint_keeps_its_name_while_model_and_config_names_are_generated(default_app):
@@ -264,15 +266,14 @@ def test_realtime_endpoint_uses_the_configured_instances(options_app):
 
 
 def test_realtime_endpoint_scales_on_invocations_per_instance(options_app):
-    options_app.model.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {
+    """Registered and put by the scaling custom resource after the endpoint exists
+    (stacks/endpoint_scaling/handler.py; tests/stacks/test_endpoint_autoscaling.py has the order)."""
+    options_app.model.has_resource_properties("Custom::SageMakerVariantScaling", {
+        "Phase": "After",
         "ResourceId": "endpoint/sentiment-prod/variant/AllTraffic",
-        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-        "MinCapacity": 2, "MaxCapacity": 5})
-    options_app.model.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-        "PolicyType": "TargetTrackingScaling",
-        "TargetTrackingScalingPolicyConfiguration": Match.object_like({
-            "TargetValue": 250,
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})})
+        "Min": 2, "Max": 5, "TargetValue": 250})
+    options_app.model.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+    options_app.model.resource_count_is("AWS::ApplicationAutoScaling::ScalingPolicy", 0)
 
 
 # Local model ------------------------------------------------------------------------------
