@@ -229,6 +229,8 @@ def test_turning_the_canary_on_in_prod_adds_the_rollback_alarms_and_the_deployme
 
     assert out.startswith("Infrastructure diff against the same configurations with canary=false\n")
     assert "== SentimentModel-prod (prod)\nAdded (2):\n  EndpointRollbackAlarmsErrors" in out
-    assert "(AWS::SageMaker::Endpoint): DependsOn added" in out
+    # The endpoint waits for the alarms as well as for the scaling pause it always depends on.
+    assert ('(AWS::SageMaker::Endpoint): DependsOn ["EndpointAutoscalingBeforeEndpointUpdate80DC77E6"] -> '
+            '["EndpointAutoscalingBeforeEndpointUpdate80DC77E6","EndpointRollbackAlarmsErr') in out
     assert 'DeploymentConfig added ({"AutoRollbackConfiguration":{"Alarms":[{"AlarmName":"sentiment-prod-rollback' in out
     assert "Replaced" not in out and "SentimentWeb-prod" not in out
