@@ -23,7 +23,6 @@ from constructs import Construct
 
 from sentiment.packaging import build_model_archive
 from stacks.log_groups import log_group
-from stacks.nag import acknowledge
 from stacks.packaging import packaging_dir
 from stacks.sagemaker_role import SageMakerRole
 from stacks.state_stack import MODELS_PREFIX
