@@ -92,6 +92,10 @@ class DeploymentConfig:
     data_capture: bool = False
     data_capture_percent: int = 100
     data_capture_retention_days: int = 30
+    # A daily check of the captured traffic against the training data (stacks/drift_check.py),
+    # with the reference profile `sentiment drift --write-profile` writes for the served model.
+    drift_check: bool = False
+    drift_profile: Path = REPO_ROOT / "build" / "drift" / "profile.json"
     # API and site.
     api_rate_limit: int = 10
     api_burst_limit: int = 20
@@ -210,6 +214,14 @@ class DeploymentConfig:
         if self.data_capture and self.endpoint_mode != "realtime":
             raise ConfigError("dataCapture needs endpointMode=realtime (SageMaker serverless endpoints do not "
                               "capture data)")
+        if self.drift_check and not self.data_capture:
+            raise ConfigError("driftCheck needs dataCapture=true (it reads the captured requests)")
+        if self.drift_check:
+            from stacks.drift_check import ProfileError, read_profile
+            try:
+                read_profile(self.drift_profile)
+            except ProfileError as error:
+                raise ConfigError(f"driftProfile: {error}") from None
         if self.api_burst_limit < self.api_rate_limit:
             raise ConfigError(f"apiBurstLimit must be >= apiRateLimit ({self.api_rate_limit}), "
                               f"got {self.api_burst_limit}")
@@ -384,6 +396,8 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "data_capture": _boolean,
     "data_capture_percent": _integer(1, 100),
     "data_capture_retention_days": _integer(1, 365),
+    "drift_check": _boolean,
+    "drift_profile": _path,
     "api_rate_limit": _integer(1, 10000),
     "api_burst_limit": _integer(1, 5000),
     "max_review_chars": _integer(1, 1_000_000),

@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from stacks.drift_check import DriftCheck
 from stacks.nag import acknowledge
 
 PERIOD = Duration.minutes(5)
@@ -21,7 +22,7 @@ API_LATENCY_P99_LIMIT_MS = 5000
 class Monitoring(Construct):
     def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, variant_name: str,
                  function: lambda_.IFunction, rest_api: apigw.RestApi, alarm_email: str,
-                 alarm_topic_arn: str = "") -> None:
+                 alarm_topic_arn: str = "", drift: DriftCheck | None = None) -> None:
         super().__init__(scope, id_)
 
         def endpoint_metric(name: str, statistic: str) -> cloudwatch.Metric:
@@ -61,6 +62,9 @@ class Monitoring(Construct):
                   f"API latency p99 at or above {API_LATENCY_P99_LIMIT_MS} ms for 15 minutes"),
         ]
 
+        if drift is not None:
+            self.cloudwatch_alarms += list(drift.cloudwatch_alarms)
+
         self.sns_topic = None
         if alarm_email:
             self.sns_topic = sns.Topic(self, "AlarmTopic", display_name=f"Sentiment service alarms: {endpoint_name}",
@@ -99,3 +103,5 @@ class Monitoring(Construct):
                 rest_api.metric_client_error(period=PERIOD, statistic="Sum"), api_5xx]),
             cloudwatch.GraphWidget(title="API latency p99 (ms)", width=12, left=[api_latency]),
         )
+        if drift is not None:
+            self.cloudwatch_dashboard.add_widgets(*drift.widgets())

@@ -46,7 +46,7 @@ class PredictApi(Construct):
             description="POST /predict: validates the review and asks the SageMaker endpoint",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
-            code=lambda_.Code.from_asset(str(LAMBDA_DIR), exclude=["__pycache__", "*.pyc", "tests"]),
+            code=lambda_.Code.from_asset(str(LAMBDA_DIR), exclude=["__pycache__", "*.pyc", "tests", "drift_check"]),
             handler="predict_proxy.handler",
             memory_size=256,
             timeout=FUNCTION_TIMEOUT,

@@ -7,13 +7,16 @@ that within one template (the REST API's id does not depend on the distribution)
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.api_firewall import ApiFirewall
 from stacks.config import DeploymentConfig
+from stacks.drift_check import DriftCheck
 from stacks.monitoring import Monitoring
 from stacks.nag import acknowledge
 from stacks.predict_api import PredictApi
+from stacks.state_stack import DATA_CAPTURE_PREFIX, artifacts_bucket_name
 from stacks.website import Website
 
 # The local stack's address (scripts/sentiment/local/stack.py), for a dev page talking to the cloud API.
@@ -43,9 +46,17 @@ class SentimentWebStack(Stack):
         else:
             acknowledge(api.rest_api.deployment_stage, id="AwsSolutions-APIG3",
                         reason="WAF is off by configuration (waf=false); throttling still bounds use.")
+        drift = None
+        if config.drift_check:
+            # Beside the other alarms, so the same destinations hear of drift.
+            drift = DriftCheck(self, "DriftCheck", endpoint_name=endpoint_name, variant_name=variant_name,
+                               bucket=s3.Bucket.from_bucket_name(self, "ArtifactsBucket",
+                                                                 artifacts_bucket_name(self, config.name_prefix)),
+                               capture_prefix=DATA_CAPTURE_PREFIX, profile=config.drift_profile,
+                               log_retention_days=config.log_retention_days)
         Monitoring(self, "Monitoring", endpoint_name=endpoint_name, variant_name=variant_name,
                    function=api.lambda_function, rest_api=api.rest_api, alarm_email=config.alarm_email,
-                   alarm_topic_arn=config.alarm_topic_arn)
+                   alarm_topic_arn=config.alarm_topic_arn, drift=drift)
 
         # Kept as attributes: the delivery pipeline hands them to its smoke test (sentiment smoke).
         self.site_url_output = CfnOutput(self, "SiteUrl", value=site.url, description="The website")

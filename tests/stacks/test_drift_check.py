@@ -17,6 +17,7 @@ from aws_cdk.assertions import Capture, Match, Template  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from sentiment.evaluation.drift_core import Profile, ProfileError, ReviewFigures, summarize  # noqa: E402
+from stacks.config import ConfigError, DeploymentConfig  # noqa: E402
 from stacks.drift_check import NAMESPACE, DriftCheck, write_bundle  # noqa: E402
 
 ENDPOINT = "sentiment-dev"
@@ -174,3 +175,36 @@ def test_a_missing_or_foreign_profile_fails_synthesis_in_one_line(tmp_path):
         DriftCheck(stack, "Foreign", endpoint_name=ENDPOINT, variant_name="AllTraffic", bucket=bucket,
                    capture_prefix="data-capture/", profile=tmp_path / "other.json", log_retention_days=30)
     assert "\n" not in str(error.value)
+
+
+# Wired into the stage ----------------------------------------------------------------------
+
+def test_driftcheck_runs_in_the_web_stack_beside_the_other_alarms_and_on_the_dashboard(synth, profile_file):
+    """With data capture on, driftCheck adds the daily function, its alarms go to the stage's
+    alarm destinations like every other alarm, and the service dashboard gets its row."""
+    app = synth(stage="prod", alarmTopicArn="arn:aws:sns:eu-west-1:123456789012:on-call", endpointMode="realtime",
+                dataCapture="true", driftCheck="true", driftProfile=str(profile_file))
+    web = app.web_json["Resources"]
+    alarms = [r["Properties"] for r in web.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    drifted = [a for a in alarms if a.get("Namespace") == NAMESPACE and a.get("MetricName") == "Drifted"]
+    (dashboard,) = [r["Properties"] for r in web.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+
+    assert len(drifted) == 1 and drifted[0]["AlarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:on-call"]
+    assert NAMESPACE in json.dumps(dashboard["DashboardBody"])
+    assert any(r["Type"] == "AWS::Events::Rule" for r in web.values())
+
+
+def test_without_driftcheck_nothing_of_it_is_deployed(synth):
+    app = synth(stage="prod", alarmTopicArn="arn:aws:sns:eu-west-1:123456789012:on-call", endpointMode="realtime",
+                dataCapture="true")
+    assert NAMESPACE not in json.dumps(app.web_json)
+
+
+def test_driftcheck_needs_data_capture_and_a_profile(tmp_path):
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ConfigError, match="^driftCheck needs dataCapture=true"):
+        DeploymentConfig.from_context({"driftCheck": "true", "trainingData": str(tmp_path)}.get)
+    with pytest.raises(ConfigError, match="^driftProfile: drift profile .*sentiment drift --write-profile"):
+        DeploymentConfig.from_context({"driftCheck": "true", "dataCapture": "true", "endpointMode": "realtime",
+                                       "driftProfile": str(tmp_path / "absent.json"),
+                                       "trainingData": str(tmp_path)}.get)
