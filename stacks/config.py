@@ -62,6 +62,9 @@ class DeploymentConfig:
     stage: str = "dev"
     # Model source: a local model (tarball or unpacked directory) or a training job on SageMaker.
     model_artifact: Path | None = None
+    # Or an Approved version of the stage's model registry (the model package group
+    # sentiment-<stage>): what prod serves once a person has approved it. Empty: none.
+    model_package_arn: str = ""
     training_data: Path = REPO_ROOT / "data" / "processed"
     training_instance_type: str = "ml.c5.2xlarge"
     training_use_spot: bool = False
@@ -171,7 +174,12 @@ class DeploymentConfig:
 
     @property
     def training_mode(self) -> bool:
-        return self.model_artifact is None
+        return self.model_artifact is None and not self.model_package_arn
+
+    @property
+    def model_package_group(self) -> str:
+        """The stage's model registry: sentiment-<stage>."""
+        return self.name_prefix
 
     @property
     def hyperparameters(self) -> dict[str, str]:
@@ -235,7 +243,14 @@ class DeploymentConfig:
             if missing:
                 raise ConfigError(f"pipeline=true needs {', '.join(missing)}: the pipeline deploys one repository's "
                                   f"branch into fixed dev and prod accounts in one region")
-        if self.training_mode:
+        if self.model_package_arn:
+            group = self.model_package_arn.split(":model-package/")[1].split("/")[0]
+            if self.model_artifact is not None:
+                raise ConfigError("modelPackageArn and modelArtifact both name the model to serve; set one")
+            if group != self.model_package_group:
+                raise ConfigError(f"modelPackageArn: a version of {group!r}, not of this stage's registry "
+                                  f"{self.model_package_group!r} (its model data is in another stage's bucket)")
+        elif self.training_mode:
             manifest = self.training_data / "manifest.json"
             if not manifest.is_file():
                 raise ConfigError(
@@ -251,7 +266,7 @@ class DeploymentConfig:
         elif self.model_artifact.is_file() and not self.model_artifact.name.endswith(".tar.gz"):
             raise ConfigError(f"modelArtifact: {self.model_artifact} must be a .tar.gz file or a "
                               f"model directory")
-        if not self.training_mode and self.min_validation_accuracy > 0:
+        if self.model_artifact is not None and self.min_validation_accuracy > 0:
             from stacks.quality_gate import QualityGateError, check_artifact
             try:
                 check_artifact(self.model_artifact, self.min_validation_accuracy)
@@ -371,6 +386,10 @@ _EMPTY_MEANS_DEFAULT = ("model_artifact", "endpoint_name")
 _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "stage": _choice(*STAGES),
     "model_artifact": _path,
+    "model_package_arn": _pattern(
+        r"|arn:aws(-cn|-us-gov)?:sagemaker:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:model-package/[a-z0-9](-*[a-z0-9]){0,62}/[0-9]+",
+        "a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/sentiment-<stage>/<version>), "
+        "or empty"),
     "training_data": _path,
     "training_instance_type": _INSTANCE_TYPE,
     "training_use_spot": _boolean,

@@ -14,9 +14,11 @@ from stacks.config import DeploymentConfig
 from stacks.endpoint import DataCapture, SentimentEndpoint
 from stacks.images import inference_image, training_image, use_images
 from stacks.model_artifact import ModelArtifact
+from stacks.model_version import ApprovedModelVersion
+from stacks.nag import acknowledge, nag_spelling
 from stacks.sagemaker_role import SageMakerRole
 from stacks.state_stack import DATA_CAPTURE_PREFIX, artifacts_bucket_name
-from stacks.training import TrainingJob
+from stacks.training import OUTPUT_PREFIX, TrainingJob
 from stacks.training_data import TrainingData
 
 MODEL_CODE_DIR = Path(__file__).resolve().parents[1] / "model_code"
@@ -52,12 +54,30 @@ class SentimentModelStack(Stack):
                 hyperparameters=config.hyperparameters,
                 log_retention_days=config.log_retention_days,
                 min_validation_accuracy=config.min_validation_accuracy,
+                # Dev approves what passes the gate; a prod version waits for a person.
+                registry={"ModelPackageGroupName": config.model_package_group,
+                          "ImageUri": serving_image.uri(self), "ApproveOnPass": str(config.dev).lower(),
+                          "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                          "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}},
             )
             # The job reads the prefix, so the upload must have finished before it starts.
             training.node.add_dependency(data)
             model_data_url = training.model_data_url
             CfnOutput(self, "TrainingJobName", value=training.job_name,
                       description="SageMaker training job that produced the deployed model")
+        elif config.model_package_arn:
+            version = ApprovedModelVersion(self, "ApprovedModelVersion", model_package_arn=config.model_package_arn,
+                                           log_retention_days=config.log_retention_days)
+            # A version of this stage's registry: its model is a training job's output in this bucket,
+            # under a job name known only once the version is read at deploy time.
+            role.allow_read_object(artifacts_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*/output/model.tar.gz"))
+            acknowledge(role.iam_role, id=f"AwsSolutions-IAM5[Resource::"
+                        f"{nag_spelling(role, artifacts_bucket.arn_for_objects(f'{OUTPUT_PREFIX}*/output/model.tar.gz'))}]",
+                        reason="The pinned version's model is one training job's model.tar.gz; the job's name "
+                               "comes from the registry at deploy time.")
+            model_data_url = version.model_data_url
+            CfnOutput(self, "ModelPackageArn", value=config.model_package_arn,
+                      description="The approved registry version the endpoint serves")
         else:
             artifact = ModelArtifact(self, "ModelArtifact", path=config.model_artifact, bucket=artifacts_bucket,
                                      role=role, log_retention_days=config.log_retention_days)
@@ -85,7 +105,7 @@ class SentimentModelStack(Stack):
             data_capture=data_capture,
             log_retention_days=config.log_retention_days,
         )
-        if not config.training_mode:
+        if config.model_artifact is not None:
             # SageMaker reads the model when it creates the model: the copy must be there first.
             self.endpoint.sagemaker_model.node.add_dependency(artifact.copy)
         if config.alarm_topic_arn and self.endpoint.rollback_alarms:

@@ -6,12 +6,15 @@ course, only references it: deleting or recreating the model stack (a failed fir
 rename, a move to another account layout) cannot take the models with it. In prod the bucket is
 retained even when this stack goes; in dev it is disposable like everything else.
 
+The model package group `sentiment-<stage>` (the registry) is state too.
+
 An existing deployment whose bucket still lives in the model stack moves it here with
 `cdk import` (docs/deployment.md, "The stateful stack").
 """
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from stacks.artifacts_bucket import ArtifactsBucket
@@ -40,5 +43,14 @@ class SentimentStateStack(Stack):
         if config.data_capture:
             # The requests are people's reviews: kept only as long as the stage says.
             self.artifacts.expire_prefix(DATA_CAPTURE_PREFIX, days=config.data_capture_retention_days)
+        # The registry: every model this stage trains is a version here, with its figures and
+        # approval status (stacks/training_job/registry.py). Kept when the stack goes, in dev too:
+        # CloudFormation cannot delete a group that still has versions, and the record is the point.
+        self.model_package_group = sagemaker.CfnModelPackageGroup(
+            self, "ModelRegistry", model_package_group_name=config.model_package_group,
+            model_package_group_description=f"Sentiment models trained by the {config.stage} stage")
+        self.model_package_group.apply_removal_policy(RemovalPolicy.RETAIN)
+        CfnOutput(self, "ModelPackageGroupName", value=config.model_package_group,
+                  description="The stage's model registry (sentiment models list)")
         CfnOutput(self, "ArtifactsBucketName", value=self.artifacts.s3_bucket.bucket_name,
                   description="Training data, training output, promoted models, captured traffic")

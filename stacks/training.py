@@ -46,7 +46,7 @@ class TrainingJob(Construct):
                  unlabelled_prefix: str | None = None,
                  instance_type: str, use_spot: bool, max_runtime_minutes: int,
                  hyperparameters: dict[str, str], log_retention_days: int,
-                 min_validation_accuracy: float) -> None:
+                 min_validation_accuracy: float, registry: dict[str, object] | None = None) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
         code_hash = tree_hash(code_dir)
@@ -63,7 +63,8 @@ class TrainingJob(Construct):
         role.allow_write_prefix(bucket, OUTPUT_PREFIX)
         # The endpoint's model is this job's output, and nothing else under the prefix.
         role.allow_read_object(bucket.arn_for_objects(f"{OUTPUT_PREFIX}{self.job_name}/output/model.tar.gz"))
-        provider = self._provider(role, name_prefix, log_retention_days)
+        provider = self._provider(role, name_prefix, log_retention_days,
+                                  registry_group=str(registry["ModelPackageGroupName"]) if registry else None)
         self.custom_resource = CustomResource(
             self, "Resource",
             resource_type="Custom::SageMakerTrainingJob",
@@ -95,6 +96,8 @@ class TrainingJob(Construct):
                 # Parsed from the job's log; the gate's metric must reach MinValue (0: no gate).
                 "MetricDefinitions": [dict(item) for item in METRIC_DEFINITIONS],
                 "QualityGate": {"MetricName": GATE_METRIC, "MinValue": str(min_validation_accuracy)},
+                # Registers the model as a version of the stage's registry (stacks/training_job/registry.py).
+                **({"Registry": registry} if registry else {}),
             },
             service_timeout=Duration.minutes(60),
         )
@@ -102,7 +105,8 @@ class TrainingJob(Construct):
         self.custom_resource.node.add_dependency(role.policy)
         self.model_data_url = self.custom_resource.get_att_string("ModelDataUrl")
 
-    def _provider(self, role: SageMakerRole, name_prefix: str, log_retention_days: int) -> cr.Provider:
+    def _provider(self, role: SageMakerRole, name_prefix: str, log_retention_days: int,
+                  registry_group: str | None) -> cr.Provider:
         job_arn = f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:training-job/{name_prefix}-*"
         handler_role = iam.Role(self, "HandlerRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         handler_role.add_to_policy(iam.PolicyStatement(
@@ -111,6 +115,16 @@ class TrainingJob(Construct):
         handler_role.add_to_policy(iam.PolicyStatement(
             actions=["iam:PassRole"], resources=[role.iam_role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}))
+        if registry_group:
+            # Model package ARNs are lower case; a version's ARN ends in its number.
+            versions = (f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
+                        f"model-package/{registry_group.lower()}/*")
+            handler_role.add_to_policy(iam.PolicyStatement(
+                actions=["sagemaker:CreateModelPackage"],
+                resources=[versions, f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
+                                     f"model-package-group/{registry_group.lower()}"]))
+            acknowledge(handler_role, id=f"AwsSolutions-IAM5[Resource::{_nag_arn(versions)}]",
+                        reason="A new version's number is given by SageMaker; only this stage's group.")
         acknowledge(handler_role, id=f"AwsSolutions-IAM5[Resource::{_nag_arn(job_arn)}]",
                     reason="Job names are hashes of their inputs; the handler may touch only jobs "
                            "with this stage's name prefix.")
