@@ -75,6 +75,10 @@ class DeploymentConfig:
     recipe_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # Quality gate: a model scoring below this on its validation split is not deployed (0: off).
     min_validation_accuracy: float = DEFAULT_MIN_VALIDATION_ACCURACY
+    # Network isolation: comma-separated subnet and security group ids. With both, the training
+    # job runs in those subnets and the real-time model too, with network isolation. Empty: none.
+    vpc_subnet_ids: str = ""
+    vpc_security_group_ids: str = ""
     # Serving. Empty: sentiment-<stage>.
     endpoint_name: str = ""
     endpoint_mode: str = "serverless"
@@ -177,6 +181,13 @@ class DeploymentConfig:
         return self.model_artifact is None and not self.model_package_arn
 
     @property
+    def network(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """(subnet ids, security group ids) when the stage runs in a VPC, else None."""
+        if not self.vpc_subnet_ids:
+            return None
+        return (tuple(self.vpc_subnet_ids.split(",")), tuple(self.vpc_security_group_ids.split(",")))
+
+    @property
     def model_package_group(self) -> str:
         """The stage's model registry: sentiment-<stage>."""
         return self.name_prefix
@@ -222,6 +233,11 @@ class DeploymentConfig:
         if self.data_capture and self.endpoint_mode != "realtime":
             raise ConfigError("dataCapture needs endpointMode=realtime (SageMaker serverless endpoints do not "
                               "capture data)")
+        if bool(self.vpc_subnet_ids) != bool(self.vpc_security_group_ids):
+            raise ConfigError("vpcSubnetIds and vpcSecurityGroupIds go together: set both or neither")
+        if self.vpc_subnet_ids and self.endpoint_mode == "serverless":
+            raise ConfigError("vpcSubnetIds needs endpointMode=realtime: SageMaker serverless endpoints cannot "
+                              "run in a VPC")
         if self.drift_check and not self.data_capture:
             raise ConfigError("driftCheck needs dataCapture=true (it reads the captured requests)")
         if self.drift_check:
@@ -386,6 +402,10 @@ _EMPTY_MEANS_DEFAULT = ("model_artifact", "endpoint_name")
 _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "stage": _choice(*STAGES),
     "model_artifact": _path,
+    "vpc_subnet_ids": _pattern(r"|subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17}){0,15}",
+                               "comma-separated subnet ids (subnet-0123abcd,...), or empty"),
+    "vpc_security_group_ids": _pattern(r"|sg-[0-9a-f]{8,17}(,sg-[0-9a-f]{8,17}){0,4}",
+                                       "comma-separated security group ids (sg-0123abcd,...), or empty"),
     "model_package_arn": _pattern(
         r"|arn:aws(-cn|-us-gov)?:sagemaker:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:model-package/[a-z0-9](-*[a-z0-9]){0,62}/[0-9]+",
         "a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/sentiment-<stage>/<version>), "

@@ -124,6 +124,13 @@ def deployment_config(*, alarm_names: tuple[str, ...], instance_count: int, cana
 
 
 @dataclass(frozen=True)
+class NetworkPlacement:
+    """The VPC subnets and security groups a model or training job runs in (vpcSubnetIds, ...)."""
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DataCapture:
     """Where and how much a real-time endpoint captures (requests and answers, JSON lines)."""
     destination_s3_uri: str
@@ -149,7 +156,8 @@ class SentimentEndpoint(Construct):
                  max_instance_count: int, target_invocations_per_instance: int,
                  canary: bool = False, canary_percent: int = 50, canary_bake_minutes: int = 10,
                  provisioned_concurrency: int = 0,
-                 data_capture: DataCapture | None = None, log_retention_days: int) -> None:
+                 data_capture: DataCapture | None = None, log_retention_days: int,
+                 vpc: NetworkPlacement | None = None) -> None:
         super().__init__(scope, id_)
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
@@ -167,6 +175,11 @@ class SentimentEndpoint(Construct):
             execution_role_arn=role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image.uri(Stack.of(self)), model_data_url=model_data_url, environment=environment),
+            # In the company's subnets, and with no network at all from the container: the serving
+            # code is in the archive and downloads nothing (SageMaker itself fetches the model).
+            **({"vpc_config": sagemaker.CfnModel.VpcConfigProperty(
+                    subnets=list(vpc.subnet_ids), security_group_ids=list(vpc.security_group_ids)),
+                "enable_network_isolation": True} if vpc else {}),
         )
         # SageMaker checks the role's access when it creates the model: the policy must exist
         # (the role is a dependency already, through its ARN).

@@ -11,7 +11,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import DeploymentConfig
-from stacks.endpoint import DataCapture, SentimentEndpoint
+from stacks.endpoint import DataCapture, NetworkPlacement, SentimentEndpoint
 from stacks.images import inference_image, training_image, use_images
 from stacks.model_artifact import ModelArtifact
 from stacks.model_version import ApprovedModelVersion
@@ -33,6 +33,8 @@ class SentimentModelStack(Stack):
         images = [serving_image, *([train_image] if train_image else [])]
         use_images(self, images)
         role = SageMakerRole(self, "SageMakerRole", images=images)
+        if config.network:
+            role.allow_vpc()
         # The state stack's bucket, by its fixed name (no export ties the stacks).
         artifacts_bucket = s3.Bucket.from_bucket_name(self, "ArtifactsBucket",
                                                       artifacts_bucket_name(self, config.name_prefix))
@@ -59,6 +61,7 @@ class SentimentModelStack(Stack):
                           "ImageUri": serving_image.uri(self), "ApproveOnPass": str(config.dev).lower(),
                           "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
                                           "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}},
+                vpc=config.network,
             )
             # The job reads the prefix, so the upload must have finished before it starts.
             training.node.add_dependency(data)
@@ -103,6 +106,7 @@ class SentimentModelStack(Stack):
             canary_bake_minutes=config.canary_bake_minutes,
             provisioned_concurrency=config.provisioned_concurrency,
             data_capture=data_capture,
+            vpc=NetworkPlacement(*config.network) if config.network else None,
             log_retention_days=config.log_retention_days,
         )
         if config.model_artifact is not None:

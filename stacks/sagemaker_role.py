@@ -72,6 +72,19 @@ class SageMakerRole(Construct):
         acknowledge(self.iam_role, id=f"AwsSolutions-IAM5[Resource::{nag_object_arn(bucket, prefix)}]",
                     reason="SageMaker writes each job's output under a folder named after the job.")
 
+    def allow_vpc(self) -> None:
+        """What SageMaker needs to place a training job or a model's containers in the company's
+        subnets: it creates, describes and deletes their network interfaces as this role."""
+        self.iam_role.add_to_policy(iam.PolicyStatement(
+            actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                     "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
+                     "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                     "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+            resources=["*"]))
+        acknowledge(self.iam_role, id="AwsSolutions-IAM5[Resource::*]",
+                    reason="SageMaker's VPC placement: the interfaces it creates have ids only known then, "
+                           "and the Describe actions accept no resource.")
+
     def allow_read_object(self, object_arn: str) -> None:
         self.iam_role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[object_arn]))
 

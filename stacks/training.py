@@ -46,7 +46,8 @@ class TrainingJob(Construct):
                  unlabelled_prefix: str | None = None,
                  instance_type: str, use_spot: bool, max_runtime_minutes: int,
                  hyperparameters: dict[str, str], log_retention_days: int,
-                 min_validation_accuracy: float, registry: dict[str, object] | None = None) -> None:
+                 min_validation_accuracy: float, registry: dict[str, object] | None = None,
+                 vpc: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
         code_hash = tree_hash(code_dir)
@@ -98,6 +99,7 @@ class TrainingJob(Construct):
                 "QualityGate": {"MetricName": GATE_METRIC, "MinValue": str(min_validation_accuracy)},
                 # Registers the model as a version of the stage's registry (stacks/training_job/registry.py).
                 **({"Registry": registry} if registry else {}),
+                **({"VpcConfig": {"Subnets": list(vpc[0]), "SecurityGroupIds": list(vpc[1])}} if vpc else {}),
             },
             service_timeout=Duration.minutes(60),
         )

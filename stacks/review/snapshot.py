@@ -24,7 +24,7 @@ SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 # Each snapshot is cdk.json's configuration plus these overrides: each stage as it ships (prod
 # with the alarm destination it requires: a placeholder on-call topic), and prod with every other
 # option switched away from its default (WAF, alarm mail, autoscaling, throttling, a disposable bucket,
-# X-Ray tracing), and the delivery pipeline with placeholder accounts, repository and connection.
+# X-Ray tracing, placement in a VPC), and the delivery pipeline with placeholder accounts, repository and connection.
 # The pipeline's snapshot is its own stack only: its Dev and Prod stages deploy the stacks of
 # add_stacks, which the stage snapshots already show (tests/stacks/test_pipeline.py checks that
 # each stage's stacks are the ones `make deploy` synthesizes for the same context).
@@ -42,7 +42,9 @@ CONFIGURATIONS = {
     "all-options": {"stage": "prod", "endpointMode": "realtime", "instanceType": "ml.c5.large",
                     "instanceCount": 2, "maxInstanceCount": 5, "targetInvocationsPerInstance": 250,
                     "waf": True, "wafRateLimit": 500, "alarmEmail": "ops@example.com", "dev": True,
-                    "apiRateLimit": 7, "apiBurstLimit": 9, "tracing": True},
+                    "apiRateLimit": 7, "apiBurstLimit": 9, "tracing": True,
+                    "vpcSubnetIds": "subnet-0a1b2c3d4e5f60718,subnet-0a1b2c3d4e5f60719",
+                    "vpcSecurityGroupIds": "sg-0a1b2c3d4e5f60718"},
     "pipeline": {"stage": "dev", **PLACEHOLDER_PIPELINE},
 }
 _HASHES = [

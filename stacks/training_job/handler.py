@@ -243,4 +243,8 @@ def training_job_request(props: dict) -> dict:
         },
         "StoppingCondition": stopping,
         "EnableManagedSpotTraining": use_spot,
+        # The company's subnets; the job still reaches S3 and its script through them (VPC endpoints).
+        **({"VpcConfig": {"Subnets": list(props["VpcConfig"]["Subnets"]),
+                          "SecurityGroupIds": list(props["VpcConfig"]["SecurityGroupIds"])}}
+           if props.get("VpcConfig") else {}),
     }
