@@ -43,15 +43,16 @@ def add_stacks(scope: Construct, config: DeploymentConfig) -> Deployment:
                                 description=f"Sentiment service ({config.stage}): state that outlives the "
                                             f"other stacks (models, training data, captured traffic)")
     model = SentimentModelStack(scope, model_name, stack_name=model_name, config=config, env=env,
-                                termination_protection=protected,
+                                termination_protection=protected, encryption_key=state.encryption_key,
                                 description=f"Sentiment service ({config.stage}): training and the SageMaker endpoint")
     web = SentimentWebStack(scope, web_name, stack_name=web_name, config=config, env=env,
-                            termination_protection=protected,
+                            termination_protection=protected, encryption_key=state.encryption_key,
                             endpoint_name=model.endpoint.endpoint_name,
                             endpoint_arn=model.endpoint.arn,
                             variant_name=model.endpoint.variant_name,
                             description=f"Sentiment service ({config.stage}): API, website and alarms")
-    # Names are fixed by config (bucket, endpoint), so no export ties the stacks; the order still matters.
+    # Names are fixed by config (bucket, endpoint), so only the stage's own KMS key, where it has one,
+    # is passed between stacks (its ARN never changes); the order still matters.
     model.add_stack_dependency(state)
     web.add_stack_dependency(model)
     deployment = Deployment(state=state, model=model, web=web)

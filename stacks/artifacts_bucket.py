@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -11,12 +12,16 @@ from stacks.nag import acknowledge
 
 class ArtifactsBucket(Construct):
     def __init__(self, scope: Construct, id_: str, *, bucket_name: str, destroy_on_delete: bool,
+                 encryption_key: kms.IKey | None = None,
                  log_retention_days: int) -> None:
         super().__init__(scope, id_)
         self.s3_bucket = s3.Bucket(
             self, "Bucket",
             bucket_name=bucket_name,
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            # The company's key where the stage has one; S3 Bucket Keys cut the KMS requests (and
+            # their cost) to about one per object batch instead of one per object.
+            encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=encryption_key, bucket_key_enabled=True if encryption_key else None,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,

@@ -79,6 +79,12 @@ class DeploymentConfig:
     # job runs in those subnets and the real-time model too, with network isolation. Empty: none.
     vpc_subnet_ids: str = ""
     vpc_security_group_ids: str = ""
+    # Encryption under the company's key: a customer-managed KMS key of the stage's own
+    # (encryptionKey, prod's default) or an existing one (kmsKeyArn, which implies it) encrypts the
+    # artifacts bucket, the training job's volume and output, the real-time endpoint's storage,
+    # data capture and the alarm topic. Off: S3-managed keys (dev's default).
+    encryption_key: bool = False
+    kms_key_arn: str = ""
     # Serving. Empty: sentiment-<stage>.
     endpoint_name: str = ""
     endpoint_mode: str = "serverless"
@@ -188,6 +194,11 @@ class DeploymentConfig:
         return (tuple(self.vpc_subnet_ids.split(",")), tuple(self.vpc_security_group_ids.split(",")))
 
     @property
+    def encrypted(self) -> bool:
+        """Whether a customer-managed key (the stage's or kmsKeyArn) encrypts the stage's data."""
+        return self.encryption_key or bool(self.kms_key_arn)
+
+    @property
     def model_package_group(self) -> str:
         """The stage's model registry: sentiment-<stage>."""
         return self.name_prefix
@@ -233,6 +244,10 @@ class DeploymentConfig:
         if self.data_capture and self.endpoint_mode != "realtime":
             raise ConfigError("dataCapture needs endpointMode=realtime (SageMaker serverless endpoints do not "
                               "capture data)")
+        if self.encrypted and self.endpoint_mode == "realtime" and _has_local_storage(self.instance_type):
+            raise ConfigError(f"instanceType {self.instance_type} has local NVMe storage, which SageMaker encrypts "
+                              f"itself and refuses a KMS key for: pick an instance type without local storage, or "
+                              f"set encryptionKey=false")
         if bool(self.vpc_subnet_ids) != bool(self.vpc_security_group_ids):
             raise ConfigError("vpcSubnetIds and vpcSecurityGroupIds go together: set both or neither")
         if self.vpc_subnet_ids and self.endpoint_mode == "serverless":
@@ -402,6 +417,9 @@ _EMPTY_MEANS_DEFAULT = ("model_artifact", "endpoint_name")
 _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
     "stage": _choice(*STAGES),
     "model_artifact": _path,
+    "encryption_key": _boolean,
+    "kms_key_arn": _pattern(r"|arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key/[0-9a-f-]{36}",
+                            "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), or empty"),
     "vpc_subnet_ids": _pattern(r"|subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17}){0,15}",
                                "comma-separated subnet ids (subnet-0123abcd,...), or empty"),
     "vpc_security_group_ids": _pattern(r"|sg-[0-9a-f]{8,17}(,sg-[0-9a-f]{8,17}){0,4}",
@@ -465,6 +483,13 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
         "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>), or empty"),
     "pipeline_account": _ACCOUNT,
 }
+
+
+def _has_local_storage(instance_type: str) -> bool:
+    """Instance families with local NVMe instance storage (m5d, c5d, r5d, g4dn, p3dn, p4d, g5, ...),
+    for which CreateEndpointConfig refuses a KmsKeyId (the API reference, KmsKeyId)."""
+    family = instance_type.split(".")[1]
+    return bool(re.fullmatch(r"[a-z]+[0-9]+[a-z]*dn?|g5|g6e?|p4de?|p5e?n?|inf2|trn1n?", family))
 
 
 def _setting_names() -> list[str]:

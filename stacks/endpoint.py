@@ -135,6 +135,7 @@ class DataCapture:
     """Where and how much a real-time endpoint captures (requests and answers, JSON lines)."""
     destination_s3_uri: str
     sampling_percent: int
+    kms_key_id: str | None = None
 
 
 def data_capture_config(capture: DataCapture) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
@@ -145,6 +146,7 @@ def data_capture_config(capture: DataCapture) -> sagemaker.CfnEndpointConfig.Dat
         capture_options=[sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
                          sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output")],
         # The proxy sends and the model answers JSON: captured as text, readable without decoding.
+        kms_key_id=capture.kms_key_id,
         capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
             json_content_types=["application/json"]),
     )
@@ -157,7 +159,7 @@ class SentimentEndpoint(Construct):
                  canary: bool = False, canary_percent: int = 50, canary_bake_minutes: int = 10,
                  provisioned_concurrency: int = 0,
                  data_capture: DataCapture | None = None, log_retention_days: int,
-                 vpc: NetworkPlacement | None = None) -> None:
+                 vpc: NetworkPlacement | None = None, kms_key_id: str | None = None) -> None:
         super().__init__(scope, id_)
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
@@ -197,7 +199,7 @@ class SentimentEndpoint(Construct):
                 "initial_variant_weight": 1.0}),
         )
         self.sagemaker_endpoint_config = sagemaker.CfnEndpointConfig(
-            self, "Config", production_variants=[variant],
+            self, "Config", production_variants=[variant], kms_key_id=kms_key_id,
             data_capture_config=data_capture_config(data_capture) if data_capture else None)
         # Serverless endpoints keep SageMaker's default update (blue/green, all at once, no bake,
         # no alarms): see docs/safe-rollouts.md.

@@ -16,12 +16,14 @@ from pathlib import Path
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from sentiment.packaging import build_model_archive
+from stacks.encryption import WRITE_OBJECTS, allow_key
 from stacks.log_groups import log_group
 from stacks.packaging import packaging_dir
 from stacks.sagemaker_role import SageMakerRole
@@ -36,7 +38,7 @@ def promoted_model_key(archive: Path) -> str:
 
 class ModelArtifact(Construct):
     def __init__(self, scope: Construct, id_: str, *, path: Path, bucket: s3.IBucket, role: SageMakerRole,
-                 log_retention_days: int) -> None:
+                 log_retention_days: int, encryption_key: kms.IKey | None = None) -> None:
         super().__init__(scope, id_)
         # A folder gets its serving code (code/, from model_code/) as it is archived.
         path = build_model_archive(path, packaging_dir(self) / "model.tar.gz")
@@ -55,6 +57,8 @@ class ModelArtifact(Construct):
         copy_role = iam.Role(self, "PromoteRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         logs = log_group(self, "PromoteLogs", retention_days=log_retention_days)
         logs.grant_write(copy_role)
+        if encryption_key:
+            allow_key(encryption_key, copy_role, WRITE_OBJECTS)
         # Delete does nothing: a promoted model stays in the bucket (in prod, for good).
         self.copy = cr.AwsCustomResource(
             self, "Promote",

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import DeploymentConfig
+from stacks.encryption import ENCRYPT_VOLUMES, WRITE_OBJECTS, allow_key
 from stacks.endpoint import DataCapture, NetworkPlacement, SentimentEndpoint
 from stacks.images import inference_image, training_image, use_images
 from stacks.model_artifact import ModelArtifact
@@ -26,7 +28,8 @@ BATCH_TRANSFORM_PREFIX = "batch-transform/"
 
 
 class SentimentModelStack(Stack):
-    def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig, **kwargs) -> None:
+    def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig,
+                 encryption_key: kms.IKey | None = None, **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
         serving_image = inference_image()
         train_image = training_image(config.training_instance_type) if config.training_mode else None
@@ -35,6 +38,10 @@ class SentimentModelStack(Stack):
         role = SageMakerRole(self, "SageMakerRole", images=images)
         if config.network:
             role.allow_vpc()
+        if encryption_key:
+            # Read and write the bucket's objects, and let SageMaker encrypt the training and
+            # endpoint volumes (it creates a grant for the instance).
+            allow_key(encryption_key, role.iam_role, (*WRITE_OBJECTS, *ENCRYPT_VOLUMES))
         # The state stack's bucket, by its fixed name (no export ties the stacks).
         artifacts_bucket = s3.Bucket.from_bucket_name(self, "ArtifactsBucket",
                                                       artifacts_bucket_name(self, config.name_prefix))
@@ -43,7 +50,7 @@ class SentimentModelStack(Stack):
         role.allow_write_prefix(artifacts_bucket, BATCH_TRANSFORM_PREFIX)
 
         if config.training_mode:
-            data = TrainingData(self, "TrainingData", bucket=artifacts_bucket,
+            data = TrainingData(self, "TrainingData", bucket=artifacts_bucket, encryption_key=encryption_key,
                                 data_dir=config.training_data, retention_days=config.log_retention_days,
                                 unlabelled_dir=config.unlabelled_data)
             training = TrainingJob(
@@ -61,7 +68,7 @@ class SentimentModelStack(Stack):
                           "ImageUri": serving_image.uri(self), "ApproveOnPass": str(config.dev).lower(),
                           "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
                                           "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}},
-                vpc=config.network,
+                vpc=config.network, encryption_key=encryption_key,
             )
             # The job reads the prefix, so the upload must have finished before it starts.
             training.node.add_dependency(data)
@@ -83,7 +90,8 @@ class SentimentModelStack(Stack):
                       description="The approved registry version the endpoint serves")
         else:
             artifact = ModelArtifact(self, "ModelArtifact", path=config.model_artifact, bucket=artifacts_bucket,
-                                     role=role, log_retention_days=config.log_retention_days)
+                                     role=role, log_retention_days=config.log_retention_days,
+                                     encryption_key=encryption_key)
             model_data_url = artifact.model_data_url
 
         data_capture = None
@@ -91,7 +99,8 @@ class SentimentModelStack(Stack):
             # Private, TLS only, expired after the retention (the state stack's lifecycle rule).
             role.allow_write_prefix(artifacts_bucket, DATA_CAPTURE_PREFIX)
             data_capture = DataCapture(destination_s3_uri=artifacts_bucket.s3_url_for_object(DATA_CAPTURE_PREFIX),
-                                       sampling_percent=config.data_capture_percent)
+                                       sampling_percent=config.data_capture_percent,
+                                       kms_key_id=encryption_key.key_arn if encryption_key else None)
         self.endpoint = SentimentEndpoint(
             self, "Endpoint",
             endpoint_name=config.endpoint_name, model_data_url=model_data_url,
@@ -107,6 +116,8 @@ class SentimentModelStack(Stack):
             provisioned_concurrency=config.provisioned_concurrency,
             data_capture=data_capture,
             vpc=NetworkPlacement(*config.network) if config.network else None,
+            # Serverless endpoints take no storage key (SageMaker manages their storage).
+            kms_key_id=encryption_key.key_arn if encryption_key and config.endpoint_mode == "realtime" else None,
             log_retention_days=config.log_retention_days,
         )
         if config.model_artifact is not None:

@@ -6,6 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -22,7 +23,8 @@ API_LATENCY_P99_LIMIT_MS = 5000
 class Monitoring(Construct):
     def __init__(self, scope: Construct, id_: str, *, endpoint_name: str, variant_name: str,
                  function: lambda_.IFunction, rest_api: apigw.RestApi, alarm_email: str,
-                 alarm_topic_arn: str = "", drift: DriftCheck | None = None) -> None:
+                 alarm_topic_arn: str = "", drift: DriftCheck | None = None,
+                 topic_key: kms.IKey | None = None) -> None:
         super().__init__(scope, id_)
 
         def endpoint_metric(name: str, statistic: str) -> cloudwatch.Metric:
@@ -68,11 +70,13 @@ class Monitoring(Construct):
         self.sns_topic = None
         if alarm_email:
             self.sns_topic = sns.Topic(self, "AlarmTopic", display_name=f"Sentiment service alarms: {endpoint_name}",
-                                       enforce_ssl=True)
+                                       enforce_ssl=True, master_key=topic_key)
             self.sns_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-            acknowledge(self.sns_topic, id="AwsSolutions-SNS2",
-                        reason="Alarm notifications carry metric names only; CloudWatch cannot publish to "
-                               "a topic encrypted with the AWS-managed key.")
+            if topic_key is None:
+                acknowledge(self.sns_topic, id="AwsSolutions-SNS2",
+                            reason="Alarm notifications carry metric names only; CloudWatch cannot publish to "
+                                   "a topic encrypted with the AWS-managed key (encryptionKey=true encrypts it "
+                                   "with the stage's own key).")
         destinations = [self.sns_topic] if self.sns_topic else []
         if alarm_topic_arn:
             destinations.append(sns.Topic.from_topic_arn(self, "AlarmDestination", alarm_topic_arn))

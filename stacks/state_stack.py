@@ -14,6 +14,8 @@ An existing deployment whose bucket still lives in the model stack moves it here
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
@@ -37,8 +39,9 @@ def artifacts_bucket_name(scope: IConstruct, name_prefix: str) -> str:
 class SentimentStateStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig, **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
+        self.encryption_key = self._encryption_key(config)
         self.artifacts = ArtifactsBucket(self, "Artifacts", bucket_name=artifacts_bucket_name(self, config.name_prefix),
-                                         destroy_on_delete=config.dev,
+                                         destroy_on_delete=config.dev, encryption_key=self.encryption_key,
                                          log_retention_days=config.log_retention_days)
         if config.data_capture:
             # The requests are people's reviews: kept only as long as the stage says.
@@ -54,3 +57,25 @@ class SentimentStateStack(Stack):
                   description="The stage's model registry (sentiment models list)")
         CfnOutput(self, "ArtifactsBucketName", value=self.artifacts.s3_bucket.bucket_name,
                   description="Training data, training output, promoted models, captured traffic")
+
+    def _encryption_key(self, config: DeploymentConfig) -> kms.IKey | None:
+        """The stage's customer-managed key, an existing one (kmsKeyArn), or None."""
+        if config.kms_key_arn:
+            return kms.Key.from_key_arn(self, "EncryptionKey", config.kms_key_arn)
+        if not config.encryption_key:
+            return None
+        key = kms.Key(self, "EncryptionKey", alias=f"alias/{config.name_prefix}", enable_key_rotation=True,
+                      description=f"Sentiment service ({config.stage}): models, training data, captured traffic, "
+                                  f"endpoint storage, alarm notifications",
+                      # Data encrypted under a deleted key is lost: the key outlives the stack.
+                      removal_policy=RemovalPolicy.RETAIN)
+        # The key policy keeps AWS's default (the account's IAM policies decide, so each role's
+        # grant names the key), plus the one service that is no role of ours: CloudWatch, which
+        # encrypts an alarm's message for the encrypted alarm topic.
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublishToTheEncryptedTopic",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
+        CfnOutput(self, "EncryptionKeyArn", value=key.key_arn, description="The stage's customer-managed KMS key")
+        return key

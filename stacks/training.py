@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aws_cdk import Aws, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -47,7 +48,8 @@ class TrainingJob(Construct):
                  instance_type: str, use_spot: bool, max_runtime_minutes: int,
                  hyperparameters: dict[str, str], log_retention_days: int,
                  min_validation_accuracy: float, registry: dict[str, object] | None = None,
-                 vpc: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+                 vpc: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+                 encryption_key: kms.IKey | None = None) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
         code_hash = tree_hash(code_dir)
@@ -99,6 +101,8 @@ class TrainingJob(Construct):
                 "QualityGate": {"MetricName": GATE_METRIC, "MinValue": str(min_validation_accuracy)},
                 # Registers the model as a version of the stage's registry (stacks/training_job/registry.py).
                 **({"Registry": registry} if registry else {}),
+                # The training volume and the output under the company's key.
+                **({"KmsKeyId": encryption_key.key_arn} if encryption_key else {}),
                 **({"VpcConfig": {"Subnets": list(vpc[0]), "SecurityGroupIds": list(vpc[1])}} if vpc else {}),
             },
             service_timeout=Duration.minutes(60),

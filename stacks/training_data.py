@@ -6,18 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Size
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from sentiment.packaging import tree_hash
+from stacks.encryption import WRITE_OBJECTS, allow_key
 from stacks.uploads import upload
 
 
 class TrainingData(Construct):
     def __init__(self, scope: Construct, id_: str, *, bucket: s3.IBucket, data_dir: Path,
-                 retention_days: int, unlabelled_dir: Path | None = None) -> None:
+                 retention_days: int, unlabelled_dir: Path | None = None,
+                 encryption_key: kms.IKey | None = None) -> None:
         super().__init__(scope, id_)
+        self._encryption_key = encryption_key
         self.data_hash = tree_hash(data_dir)
         # One prefix per dataset version: a training job keeps reading exactly what it was
         # started on, and a changed dataset changes the prefix, hence the job's name.
@@ -32,7 +36,7 @@ class TrainingData(Construct):
             self._upload("UploadUnlabelled", bucket, unlabelled_dir, self.unlabelled_prefix, retention_days)
 
     def _upload(self, id_: str, bucket: s3.IBucket, folder: Path, prefix: str, retention_days: int):
-        return upload(
+        deployment = upload(
             self, id_,
             sources=[s3_deployment.Source.asset(str(folder), exclude=["__pycache__"])],
             destination=bucket,
@@ -43,3 +47,6 @@ class TrainingData(Construct):
             memory_limit=1024,
             ephemeral_storage_size=Size.gibibytes(2),
         )
+        if self._encryption_key:
+            allow_key(self._encryption_key, deployment.handler_role, WRITE_OBJECTS)
+        return deployment

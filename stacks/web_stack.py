@@ -7,12 +7,14 @@ that within one template (the REST API's id does not depend on the distribution)
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.api_firewall import ApiFirewall
 from stacks.config import DeploymentConfig
 from stacks.drift_check import DriftCheck
+from stacks.encryption import READ_OBJECTS, allow_key
 from stacks.monitoring import Monitoring
 from stacks.nag import acknowledge
 from stacks.predict_api import PredictApi
@@ -25,7 +27,8 @@ LOCALHOST_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 
 class SentimentWebStack(Stack):
     def __init__(self, scope: Construct, id_: str, *, config: DeploymentConfig, endpoint_name: str,
-                 endpoint_arn: str, variant_name: str, **kwargs) -> None:
+                 endpoint_arn: str, variant_name: str, encryption_key: kms.IKey | None = None,
+                 **kwargs) -> None:
         super().__init__(scope, id_, **kwargs)
         api = PredictApi(
             self, "PredictApi", api_name=f"SentimentPredictApi-{config.stage}",
@@ -54,9 +57,12 @@ class SentimentWebStack(Stack):
                                                                  artifacts_bucket_name(self, config.name_prefix)),
                                capture_prefix=DATA_CAPTURE_PREFIX, profile=config.drift_profile,
                                log_retention_days=config.log_retention_days)
+            if encryption_key:
+                # The captured requests are encrypted under the stage's key.
+                allow_key(encryption_key, drift.lambda_function, READ_OBJECTS)
         Monitoring(self, "Monitoring", endpoint_name=endpoint_name, variant_name=variant_name,
                    function=api.lambda_function, rest_api=api.rest_api, alarm_email=config.alarm_email,
-                   alarm_topic_arn=config.alarm_topic_arn, drift=drift)
+                   alarm_topic_arn=config.alarm_topic_arn, drift=drift, topic_key=encryption_key)
 
         # Kept as attributes: the delivery pipeline hands them to its smoke test (sentiment smoke).
         self.site_url_output = CfnOutput(self, "SiteUrl", value=site.url, description="The website")

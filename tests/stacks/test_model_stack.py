@@ -33,8 +33,10 @@ def test_artifacts_bucket_is_private_encrypted_and_versioned(mode, request):
     request.getfixturevalue(mode).state.has_resource_properties("AWS::S3::Bucket", {
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                            "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        # Prod (and the all-options prod) encrypt under the stage's own KMS key (encryptionKey).
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [Match.object_like(
+            {"ServerSideEncryptionByDefault": Match.object_like(
+                {"SSEAlgorithm": "aws:kms" if mode == "options_app" else "AES256"})})]},
         "VersioningConfiguration": {"Status": "Enabled"},
     })
 
