@@ -14,13 +14,12 @@ from pathlib import Path
 
 from aws_cdk import Aws, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.log_groups import log_group as make_log_group
 from stacks.nag import acknowledge, nag_spelling
+from stacks.providers import on_event_provider
 
 HANDLER_DIR = Path(__file__).resolve().parent / "endpoint_scaling"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -113,28 +112,8 @@ class EndpointAutoscaling(Construct):
             resources=[f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{SERVICE_LINKED_ROLE}"],
             conditions={"StringLike": {"iam:AWSServiceName": AUTOSCALING_SERVICE}}))
 
-        logs = make_log_group(self, "HandlerLogs", retention_days=log_retention_days)
-        logs.grant_write(role)
-        handler = lambda_.Function(
-            self, "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            handler="handler.on_event",
-            # A policy put right after registration is retried for up to 20 s.
-            timeout=Duration.minutes(1),
-            role=role,
-            log_group=logs,
-        )
-
-        # The provider framework's function, also without managed policies.
-        framework_role = iam.Role(self, "FrameworkOnEventRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        framework_logs = make_log_group(self, "FrameworkLogs", retention_days=log_retention_days)
-        framework_logs.grant_write(framework_role)
-        provider = cr.Provider(self, "Provider", on_event_handler=handler,
-                               framework_on_event_role=framework_role, log_group=framework_logs)
-        function_id = stack.get_logical_id(handler.node.default_child)
-        acknowledge(framework_role, id=f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
-                    reason="The framework may invoke any version of the scaling handler.")
+        # A policy put right after registration is retried for up to 20 s.
+        provider = on_event_provider(self, handler_dir=HANDLER_DIR, role=role, log_retention_days=log_retention_days,
+                                     timeout=Duration.minutes(1), what="the scaling handler")
         return provider
 

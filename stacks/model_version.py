@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, Stack
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.log_groups import log_group
-from stacks.nag import acknowledge
+from stacks.providers import on_event_provider
 
 HANDLER_DIR = Path(__file__).resolve().parent / "model_version_check"
 
@@ -28,26 +25,8 @@ class ApprovedModelVersion(Construct):
         role = iam.Role(self, "HandlerRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"],
                                                resources=[model_package_arn]))
-        logs = log_group(self, "HandlerLogs", retention_days=log_retention_days)
-        logs.grant_write(role)
-        handler = lambda_.Function(
-            self, "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            handler="handler.on_event",
-            timeout=Duration.seconds(30),
-            role=role,
-            log_group=logs,
-        )
-        framework_role = iam.Role(self, "FrameworkRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        framework_logs = log_group(self, "FrameworkLogs", retention_days=log_retention_days)
-        framework_logs.grant_write(framework_role)
-        provider = cr.Provider(self, "Provider", on_event_handler=handler, framework_on_event_role=framework_role,
-                               log_group=framework_logs)
-        function_id = Stack.of(self).get_logical_id(handler.node.default_child)
-        acknowledge(framework_role, id=f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
-                    reason="The framework may invoke any version of the check's handler.")
+        provider = on_event_provider(self, handler_dir=HANDLER_DIR, role=role, log_retention_days=log_retention_days,
+                                     timeout=Duration.seconds(30), what="the check's handler")
         self.custom_resource = CustomResource(
             self, "Resource", resource_type="Custom::ApprovedModelVersion",
             service_token=provider.service_token,
