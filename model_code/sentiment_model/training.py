@@ -479,6 +479,9 @@ def train(args: argparse.Namespace) -> dict:
     model_dir = save(model, data, metrics, args)
     kept = f"validation accuracy {validation_accuracy:.4f}" if data.validation else "trained on every review"
     print(f"{kept} ({selected}); model written to {model_dir} in {metrics['training_seconds']:.0f} s", flush=True)
+    if metrics["validation_short_accuracy"] is not None:
+        # Read by the training job's metric definitions, hence into the model registry's record.
+        print(f"short-text validation accuracy {metrics['validation_short_accuracy']:.4f}", flush=True)
     return metrics
 
 

@@ -36,7 +36,7 @@ MAX_DESCRIPTION_CHARS = 1024
 # by a caller that knows them; a figure nobody knows is left out rather than written as unknown.
 FIGURES = (
     ("validation_accuracy", "ValidationAccuracy", "validation:accuracy"),
-    ("short_validation_accuracy", "ShortTextValidationAccuracy", None),
+    ("short_validation_accuracy", "ShortTextValidationAccuracy", "validation:short_accuracy"),
     ("calibration_error", "CalibrationError", None),
     ("validation_loss", "ValidationLoss", "validation:loss"),
 )

@@ -187,19 +187,20 @@ def test_unclosed_markup_costs_time_in_proportion_to_its_length(unit):
     about four times the time in each pipeline (seed mode as BeautifulSoup read it), where
     re-reading would cost sixteen: the ratio, taken side by side, holds on a slow or busy machine
     where an absolute bound would not (`sentiment fuzz --adversarial` prints the seconds)."""
-    import statistics
     import time
 
     def seconds(length: int, settings: TextSettings) -> float:
         review = (unit * (length // len(unit) + 1))[:length]
         runs = []
-        for attempt in range(3):
+        # The fastest of five: other work on the machine (the suite runs on every core) only ever
+        # adds time, so the minimum is the least disturbed reading of the cost itself.
+        for attempt in range(5):
             tokenizer = Tokenizer(settings)
             started = time.perf_counter()
             tokenizer(review + " " * attempt)  # a new text each time: no cached reading
             tokenizer.spans(review + " " * attempt)
             runs.append(time.perf_counter() - started)
-        return statistics.median(runs)
+        return min(runs)
 
     for settings in (TextSettings(), TextSettings.seed(())):
         short, long = seconds(10_000, settings), seconds(40_000, settings)

@@ -398,3 +398,19 @@ def test_deleting_the_check_touches_nothing(sagemaker):
     client, _ = sagemaker
 
     assert version_check.handle_event(check_event("Delete"), client) == {"PhysicalResourceId": PACKAGE_ARN}
+
+
+def test_the_short_text_accuracy_the_job_prints_is_recorded_with_the_version():
+    """train.py prints it, the job's metric definitions read it, the version keeps it."""
+    import re
+
+    from stacks.quality_gate import METRIC_DEFINITIONS
+    line = "short-text validation accuracy 0.7947"
+    [metric] = [item["Name"] for item in METRIC_DEFINITIONS if re.search(item["Regex"], line)]
+    job = completed_job([{"MetricName": "validation:accuracy", "Value": 0.93},
+                         {"MetricName": metric, "Value": 0.7947}])
+    request = registry.model_package_request(group_name="sentiment-dev", job=job, image_uri="image", gate_passed=True,
+                                             reason="passed", approve_on_pass=True, data_hash="d", code_hash="c")
+
+    assert registry.read_metadata(request["CustomerMetadataProperties"])["figures"]["short_validation_accuracy"] == \
+        pytest.approx(0.7947, abs=1e-4)
