@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from support import Synthesized, make_dataset, make_model_dir, synthesize
 
 from stacks.review.snapshot import CONFIGURATIONS
@@ -61,3 +63,15 @@ def options_app(synth) -> Synthesized:
 def artifact_app(synth, fixtures_dir) -> Synthesized:
     """A locally trained model directory deployed as an asset; no cloud training."""
     return synth(modelArtifact=str(fixtures_dir / "model"))
+
+
+@pytest.fixture
+def sagemaker(monkeypatch):
+    """(client, stubber): a SageMaker client whose every call must be one the test gave the
+    Stubber (checked against the real API model), and all of them used by the end."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()

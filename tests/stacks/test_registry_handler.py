@@ -8,10 +8,9 @@ import sys
 import unicodedata
 from pathlib import Path
 
-import boto3
 import botocore.session
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from stacks.model_version_check import handler as version_check
 from stacks.training_job import handler, registry
@@ -35,15 +34,6 @@ FAILING = [{"MetricName": "validation:accuracy", "Value": 0.8731, "Timestamp": "
 GATE_FAILURE = (f"Quality gate: validation:accuracy 0.8731 of training job {JOB} is below "
                 "minValidationAccuracy 0.9; the model is not deployed")
 
-
-@pytest.fixture
-def sagemaker(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def completed_job(metrics: list[dict]) -> dict:

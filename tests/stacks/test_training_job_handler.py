@@ -2,9 +2,8 @@
 against SageMaker's real API model, so a malformed CreateTrainingJob fails here, not in a deploy."""
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from stacks.quality_gate import GATE_METRIC, METRIC_DEFINITIONS
 from stacks.training_job import handler
@@ -34,15 +33,6 @@ PROPS = {
 PASSING = [{"MetricName": GATE_METRIC, "Value": 0.9212, "Timestamp": "2026-11-28T10:20:00Z"},
            {"MetricName": "validation:loss", "Value": 0.2012, "Timestamp": "2026-11-28T10:20:00Z"}]
 
-
-@pytest.fixture
-def sagemaker(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def event(request_type: str, physical_id: str | None = None, **props) -> dict:
