@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS
+from sentiment.contract import DEFAULT_MAX_REVIEW_CHARS, NAME_PREFIX, STAGES
 from sentiment_model import recipe  # model_code/: the one statement of the training recipe
 from sentiment_model.dataset import has_unlabelled, unlabelled_folder  # model_code/: the dataset layout
 
@@ -37,10 +37,6 @@ STATED_RECIPE_FIELDS = ("epochs", "batch_size", "embedding_dim", "word_vectors",
 
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365)
 ENDPOINT_MODES = ("serverless", "realtime")
-STAGES = ("dev", "prod")
-# Every name that must be unique in an account and region starts with this plus the stage
-# (endpoint, alarms, dashboard, training jobs), so two stages never reach for the same name.
-NAME_PREFIX = "sentiment"
 # The quality gate's default: models/default scores 0.9348 on its validation split and the
 # recipe's seeds land within about a point of it, so 0.90 passes every healthy run and stops a
 # broken one (bad data, a regression in the code) before it reaches the endpoint.

@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+# ---- Deployments --------------------------------------------------------------------------
+STAGES = ("dev", "prod")
+# Every name that must be unique in an account and region starts with this plus the stage
+# (endpoint, alarms, dashboard, training jobs, the model registry), so two stages never reach
+# for the same name.
+NAME_PREFIX = "sentiment"
+
 # ---- The API ------------------------------------------------------------------------------
 API_RESOURCE = "/predict"          # POST {ApiUrl}/predict
 # The REST API's one stage is named after the deployment's stage: dev's ApiUrl ends in /dev,

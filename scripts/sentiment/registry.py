@@ -21,10 +21,9 @@ import argparse
 import sys
 from datetime import datetime, timezone
 
-# The group is sentiment-<stage>: stacks/config.py's NAME_PREFIX and STAGES, which this layer may
-# not import (tests/test_layers.py); tests/infra/test_models_cli.py checks the two agree.
-NAME_PREFIX = "sentiment"
-STAGES = ("dev", "prod")
+from sentiment.contract import NAME_PREFIX, STAGES
+from sentiment.infra.aws_errors import client_error_parts, one_line
+
 STATUSES = {"approved": "Approved", "pending": "PendingManualApproval", "rejected": "Rejected"}
 # The metadata convention of stacks/training_job/registry.py (package_metadata): the figures'
 # keys (each also with the prefix "Baseline" for the baseline's figure) and the lineage keys.
@@ -127,10 +126,6 @@ def container_match(model: dict, arn: str, model_data: set[str]) -> str | None:
 
 # Printing -------------------------------------------------------------------------------------
 
-def one_line(text) -> str:
-    return " ".join(str(text).split())
-
-
 def when(value) -> str:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -231,9 +226,7 @@ def set_status(sagemaker, args, status: str) -> str:
 
 
 def client_error_line(error) -> str:
-    details = error.response.get("Error", {})
-    code, message = details.get("Code", "error"), one_line(details.get("Message", error))
-    operation = getattr(error, "operation_name", "request")
+    operation, code, message = client_error_parts(error)
     if code in ("AccessDenied", "AccessDeniedException"):
         return f"access denied to {operation}: {message}"
     return f"{operation}: {code}: {message}"

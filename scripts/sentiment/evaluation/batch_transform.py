@@ -27,6 +27,7 @@ from pathlib import Path
 from sentiment.data.reviews import Review, SourceError, read_reviews
 from sentiment.evaluation.batch_score import prediction
 from sentiment.evaluation.metrics import compute_metrics, format_metrics
+from sentiment.infra.aws_errors import client_error_parts, one_line
 from sentiment.infra.stack_outputs import StackOutputsError, read_stack_outputs, require
 
 INPUT_NAME = "reviews.jsonl"
@@ -49,10 +50,6 @@ class S3Location:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
-
-
-def one_line(text) -> str:
-    return " ".join(str(text).split())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,10 +262,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except ClientError as error:
-        details = error.response.get("Error", {})
-        operation = getattr(error, "operation_name", "request")
-        print(f"error: {operation}: {details.get('Code', 'error')}: {one_line(details.get('Message', error))}",
-              file=sys.stderr)
+        print("error: {}: {}: {}".format(*client_error_parts(error)), file=sys.stderr)
         return 2
     except BotoCoreError as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
