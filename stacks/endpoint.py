@@ -123,6 +123,11 @@ def deployment_config(*, alarm_names: tuple[str, ...], instance_count: int, cana
     )
 
 
+# Where the serving toolkit finds the handlers inside model.tar.gz: the endpoint's model and every
+# version registered in the model registry name the same.
+SERVING_CODE = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+
+
 @dataclass(frozen=True)
 class NetworkPlacement:
     """The VPC subnets and security groups a model or training job runs in (vpcSubnetIds, ...)."""
@@ -164,8 +169,7 @@ class SentimentEndpoint(Construct):
         self.endpoint_name = endpoint_name
         self.variant_name = VARIANT_NAME
         environment = {
-            "SAGEMAKER_PROGRAM": "inference.py",
-            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            **SERVING_CODE,
             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
             "SAGEMAKER_REGION": Aws.REGION,
         }

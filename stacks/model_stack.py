@@ -13,7 +13,7 @@ from constructs import Construct
 
 from stacks.config import DeploymentConfig
 from stacks.encryption import ENCRYPT_VOLUMES, WRITE_OBJECTS, allow_key
-from stacks.endpoint import DataCapture, NetworkPlacement, SentimentEndpoint
+from stacks.endpoint import SERVING_CODE, DataCapture, NetworkPlacement, SentimentEndpoint
 from stacks.images import inference_image, training_image, use_images
 from stacks.model_artifact import ModelArtifact
 from stacks.model_version import ApprovedModelVersion
@@ -66,8 +66,7 @@ class SentimentModelStack(Stack):
                 # Dev approves what passes the gate; a prod version waits for a person.
                 registry={"ModelPackageGroupName": config.model_package_group,
                           "ImageUri": serving_image.uri(self), "ApproveOnPass": str(config.dev).lower(),
-                          "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
-                                          "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}},
+                          "Environment": SERVING_CODE},
                 vpc=config.network, encryption_key=encryption_key,
             )
             # The job reads the prefix, so the upload must have finished before it starts.
@@ -80,9 +79,9 @@ class SentimentModelStack(Stack):
                                            log_retention_days=config.log_retention_days)
             # A version of this stage's registry: its model is a training job's output in this bucket,
             # under a job name known only once the version is read at deploy time.
-            role.allow_read_object(artifacts_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*/output/model.tar.gz"))
-            acknowledge(role.iam_role, id=f"AwsSolutions-IAM5[Resource::"
-                        f"{nag_spelling(role, artifacts_bucket.arn_for_objects(f'{OUTPUT_PREFIX}*/output/model.tar.gz'))}]",
+            trained_models = artifacts_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*/output/model.tar.gz")
+            role.allow_read_object(trained_models)
+            acknowledge(role.iam_role, id=f"AwsSolutions-IAM5[Resource::{nag_spelling(role, trained_models)}]",
                         reason="The pinned version's model is one training job's model.tar.gz; the job's name "
                                "comes from the registry at deploy time.")
             model_data_url = version.model_data_url

@@ -7,7 +7,7 @@ invalidation on `*`; our role narrows that statement to the one distribution it 
 """
 from __future__ import annotations
 
-from aws_cdk import DefaultStackSynthesizer, Stack, Token
+from aws_cdk import DefaultStackSynthesizer, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -70,9 +70,4 @@ def _assets_bucket_objects(stack: Stack) -> str:
     bootstrap qualifier (-c @aws-cdk/core:bootstrapQualifier), and the account, region and
     partition are literals in a stack bound to an environment, pseudo parameters otherwise."""
     qualifier = stack.synthesizer.bootstrap_qualifier or DefaultStackSynthesizer.DEFAULT_QUALIFIER
-
-    def literal(value: str, pseudo: str) -> str:
-        return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
-
-    return (f"arn:{literal(stack.partition, 'Partition')}:s3:::cdk-{qualifier}-assets-"
-            f"{literal(stack.account, 'AccountId')}-{literal(stack.region, 'Region')}/*")
+    return nag_spelling(stack, f"arn:{stack.partition}:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}/*")
