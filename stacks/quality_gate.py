@@ -23,6 +23,7 @@ METRIC_DEFINITIONS = (
     {"Name": "validation:epoch_accuracy", "Regex": r"\| validation loss [0-9.]+ acc ([0-9]*\.[0-9]+)"},
     {"Name": "validation:loss", "Regex": r"\| validation loss ([0-9]*\.[0-9]+)"},
     {"Name": "validation:short_accuracy", "Regex": r"short-text validation accuracy ([0-9]*\.[0-9]+)"},
+    {"Name": "validation:calibration_error", "Regex": r"validation calibration error ([0-9]*\.[0-9]+)"},
     {"Name": "train:loss", "Regex": r"train loss ([0-9]*\.[0-9]+)"},
     {"Name": "train:accuracy", "Regex": r"train loss [0-9.]+ acc ([0-9]*\.[0-9]+)"},
 )

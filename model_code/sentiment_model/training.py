@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from sentiment_model.artifact import write_model_dir
+from sentiment_model.calibration import expected_calibration_error
 from sentiment_model.dataset import DatasetError, EncodedSplit, load_dataset, load_unlabelled
 from sentiment_model.network import LengthAwareCombiner, ModelConfig, SentimentLSTM, pad_batch
 from sentiment_model.ngrams import fit_ngram_scorer
@@ -210,6 +211,7 @@ def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, short_fit_on: Enc
             whole = model.combiner(logits, lengths)
         figures[name] = {part: float(((values > 0).float() == labels).float().mean())
                          for part, values in [*zip(PART_NAMES, logits), ("model", whole)]}
+        figures[name]["calibration_error"] = expected_calibration_error(labels.numpy(), torch.sigmoid(whole).numpy())
         figures[name]["reviews"] = len(labels)
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in figures[name].items() if k != "reviews"),
               flush=True)
@@ -471,6 +473,7 @@ def train(args: argparse.Namespace) -> dict:
         "averaged_validation_accuracy": averaged["accuracy"] if averaged else None,
         "validation_by_part": parts,
         "validation_short_accuracy": parts.get("validation_short", {}).get("model"),
+        "validation_calibration_error": parts.get("validation", {}).get("calibration_error"),
         "history": history,
         "training_seconds": round(time.perf_counter() - started, 1),
         "hyperparameters": {k: v for k, v in vars(args).items() if not k.endswith("_dir")},
@@ -480,8 +483,11 @@ def train(args: argparse.Namespace) -> dict:
     kept = f"validation accuracy {validation_accuracy:.4f}" if data.validation else "trained on every review"
     print(f"{kept} ({selected}); model written to {model_dir} in {metrics['training_seconds']:.0f} s", flush=True)
     if metrics["validation_short_accuracy"] is not None:
-        # Read by the training job's metric definitions, hence into the model registry's record.
+        # These two lines are read by the training job's metric definitions, hence into the model
+        # registry's record.
         print(f"short-text validation accuracy {metrics['validation_short_accuracy']:.4f}", flush=True)
+    if metrics["validation_calibration_error"] is not None:
+        print(f"validation calibration error {metrics['validation_calibration_error']:.4f}", flush=True)
     return metrics
 
 

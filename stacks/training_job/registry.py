@@ -29,15 +29,15 @@ METADATA_PUNCTUATION = frozenset("_.:/=+-@")
 MAX_DESCRIPTION_CHARS = 1024
 
 # The figures: (read_metadata's name, metadata key, the metric of the job's FinalMetricDataList
-# that gives it). Of stacks/quality_gate.py's METRIC_DEFINITIONS, the kept weights' validation
-# accuracy (the gate's metric) and the last epoch's validation loss are read. The job publishes no
-# short-text accuracy or calibration error (train.py prints the first, `sentiment evaluate` and
-# `sentiment baseline` compute both), so those keys are part of the convention but written only
-# by a caller that knows them; a figure nobody knows is left out rather than written as unknown.
+# that gives it), all from stacks/quality_gate.py's METRIC_DEFINITIONS: the kept weights'
+# validation accuracy (the gate's metric), the short-text validation accuracy and the expected
+# calibration error on validation that train.py prints, and the last epoch's validation loss. A
+# figure the job did not publish (a dataset without validation snippets has no short-text
+# accuracy) is left out rather than written as unknown.
 FIGURES = (
     ("validation_accuracy", "ValidationAccuracy", "validation:accuracy"),
     ("short_validation_accuracy", "ShortTextValidationAccuracy", "validation:short_accuracy"),
-    ("calibration_error", "CalibrationError", None),
+    ("calibration_error", "CalibrationError", "validation:calibration_error"),
     ("validation_loss", "ValidationLoss", "validation:loss"),
 )
 BASELINE_PREFIX = "Baseline"

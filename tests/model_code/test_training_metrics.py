@@ -37,6 +37,9 @@ def test_the_metric_regexes_read_train_py_log_and_the_gated_one_is_metrics_json_
                            if short is not None or definition["Name"] != "validation:short_accuracy"}, result.stdout
     if short is not None:
         assert abs(values["validation:short_accuracy"] - short) < 1e-4
+    # The expected calibration error of the whole model on the validation reviews.
+    assert 0.0 <= metrics["validation_calibration_error"] <= 1.0
+    assert abs(values["validation:calibration_error"] - metrics["validation_calibration_error"]) < 1e-4
     # The log prints four decimals.
     assert abs(values[GATE_METRIC] - metrics["validation_accuracy"]) < 1e-4
     assert abs(values["validation:epoch_accuracy"] - metrics["history"][-1]["validation_accuracy"]) < 1e-4

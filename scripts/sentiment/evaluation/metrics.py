@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-CALIBRATION_BINS = 10
+from sentiment_model.calibration import CALIBRATION_BINS, expected_calibration_error
 
 
 def roc_auc(labels, scores) -> float:
@@ -17,20 +17,6 @@ def roc_auc(labels, scores) -> float:
     if len(np.unique(labels)) < 2:
         return float("nan")
     return float(roc_auc_score(labels, scores))
-
-
-def expected_calibration_error(labels, scores, bins: int = CALIBRATION_BINS) -> float:
-    """Mean gap between predicted probability and observed share of positives, over equal-width
-    bins of the score weighted by how many reviews fall in each (10 bins by default)."""
-    labels = np.asarray(labels, dtype=np.float64)
-    scores = np.asarray(scores, dtype=np.float64)
-    which = np.minimum((scores * bins).astype(int), bins - 1)
-    total = 0.0
-    for index in range(bins):
-        inside = which == index
-        if inside.any():
-            total += inside.sum() * abs(scores[inside].mean() - labels[inside].mean())
-    return float(total / len(scores))
 
 
 def compute_metrics(labels, scores, threshold: float = 0.5) -> dict:
