@@ -64,9 +64,11 @@ class SentimentModelStack(Stack):
                 log_retention_days=config.log_retention_days,
                 min_validation_accuracy=config.min_validation_accuracy,
                 # Dev approves what passes the gate; a prod version waits for a person.
+                # The baseline's figures only when they were computed for this very dataset.
                 registry={"ModelPackageGroupName": config.model_package_group,
                           "ImageUri": serving_image.uri(self), "ApproveOnPass": str(config.dev).lower(),
-                          "Environment": SERVING_CODE},
+                          "Environment": SERVING_CODE,
+                          **({"Baseline": data.registry_baseline} if data.registry_baseline else {})},
                 vpc=config.network, encryption_key=encryption_key,
             )
             # The job reads the prefix, so the upload must have finished before it starts.

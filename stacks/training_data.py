@@ -1,18 +1,21 @@
 """The prepared dataset (`sentiment prepare` output) copied to a content-addressed prefix, and the
 encoded unlabelled reviews, where prepare wrote them, to one of their own (the job's `unlabelled`
-channel)."""
+channel). Beside it, the linear baseline's figures for exactly this dataset, when `make prepare`
+wrote them (sentiment.data.baseline_figures), for the model registry."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Size
+from aws_cdk import Annotations, Size
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
+from sentiment.data.baseline_figures import read_baseline_figures
 from sentiment.packaging import tree_hash
 from stacks.encryption import WRITE_OBJECTS, allow_key
+from stacks.training_job import registry
 from stacks.uploads import upload
 
 
@@ -23,6 +26,13 @@ class TrainingData(Construct):
         super().__init__(scope, id_)
         self._encryption_key = encryption_key
         self.data_hash = tree_hash(data_dir)
+        # The Registry block's Baseline (figure key -> value): empty without a baseline file, or
+        # with one written for another dataset (then a synth warning says so).
+        figures, why_none = read_baseline_figures(data_dir, self.data_hash)
+        self.registry_baseline = {key: registry.format_figure(figures[name])
+                                  for name, key, _ in registry.FIGURES if name in figures}
+        if why_none:
+            Annotations.of(self).add_warning_v2("sentiment:baselineFigures", why_none)
         # One prefix per dataset version: a training job keeps reading exactly what it was
         # started on, and a changed dataset changes the prefix, hence the job's name.
         self.s3_prefix = f"training-data/{self.data_hash[:16]}/"

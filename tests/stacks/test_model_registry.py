@@ -1,14 +1,20 @@
 """The model registry in the templates: one model package group per stage in the state stack,
 every trained model registered there (approved on passing the gate in dev, waiting for a person
-in prod), and a stage that pins an approved version serves it and nothing unapproved."""
+in prod) with the linear baseline's figures for its dataset when `make prepare` computed them, and
+a stage that pins an approved version serves it and nothing unapproved."""
 from __future__ import annotations
 
 import json
 
 import pytest
 from aws_cdk.assertions import Match
+from support import make_dataset
 
+from sentiment.data.baseline_figures import FIGURE_NAMES, write_baseline_figures
+from sentiment.packaging import tree_hash
 from stacks.config import ConfigError, DeploymentConfig
+from stacks.training_job import registry
+from stacks.training_job.handler import registry_settings
 
 ON_CALL = "arn:aws:sns:eu-west-1:123456789012:on-call"
 VERSION = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/sentiment-prod/3"
@@ -82,3 +88,55 @@ def test_a_pin_to_another_stage_or_beside_a_local_model_is_a_one_line_error(tmp_
     with pytest.raises(ConfigError, match=message):
         DeploymentConfig.from_context({"stage": "prod", "alarmTopicArn": ON_CALL, "trainingData": str(tmp_path),
                                        **context}.get)
+
+
+# The baseline's figures beside each version's -------------------------------------------------
+
+BASELINE = {"validation_accuracy": 0.91923, "short_validation_accuracy": 0.7382, "calibration_error": 0.04231}
+
+
+@pytest.fixture(scope="module")
+def baseline_apps(synth, tmp_path_factory):
+    """Dev synthesized from a dataset whose baseline file is its own, and from one whose file was
+    written for another dataset (the folder re-prepared since)."""
+    root = tmp_path_factory.mktemp("baseline-datasets")
+    current, stale = make_dataset(root / "current"), make_dataset(root / "stale", content=b"\x93NUMPY re-prepared")
+    write_baseline_figures(current, dataset_hash=tree_hash(current), figures=BASELINE)
+    write_baseline_figures(stale, dataset_hash="0" * 64, figures=BASELINE)
+    return synth(trainingData=str(current)), synth(trainingData=str(stale))
+
+
+def test_a_version_records_the_baseline_computed_for_the_dataset_it_trains_on(baseline_apps):
+    """A reviewer reads the model's figures beside the baseline's on the same split; the handler
+    reads the block as it stands in the template."""
+    current, _ = baseline_apps
+    current.model.has_resource_properties(TRAINING_JOB, {"Registry": Match.object_like({"Baseline": {
+        "ValidationAccuracy": "0.9192", "ShortTextValidationAccuracy": "0.7382", "CalibrationError": "0.0423"}})})
+
+    (job,) = current.model.find_resources(TRAINING_JOB).values()
+    assert registry_settings(job["Properties"])["baseline"] == {
+        "validation_accuracy": 0.9192, "short_validation_accuracy": 0.7382, "calibration_error": 0.0423}
+
+
+@pytest.mark.parametrize("app", ["without a baseline file", "with another dataset's"])
+def test_without_the_datasets_own_baseline_a_version_records_none(app, default_app, baseline_apps):
+    """Figures of another split would mislead more than none; the key is left out altogether."""
+    synthesized = default_app if app == "without a baseline file" else baseline_apps[1]
+    synthesized.model.has_resource_properties(TRAINING_JOB, {"Registry": Match.object_like({
+        "ModelPackageGroupName": "sentiment-dev", "Baseline": Match.absent()})})
+
+
+def test_another_datasets_baseline_file_is_a_synth_warning(default_app, baseline_apps):
+    """The file is still beside the folder, so whoever deploys learns why the figures are missing."""
+    def warnings(app):
+        return [entry["data"] for path in app.outdir.glob("*.metadata.json")
+                for entries in json.loads(path.read_text()).values() for entry in entries
+                if entry["type"] == "aws:cdk:warning" and "baseline" in str(entry["data"])]
+
+    assert warnings(default_app) == []
+    (warning,) = warnings(baseline_apps[1])
+    assert "was written for another dataset" in warning and "sentiment baseline --dataset" in warning
+
+
+def test_the_baseline_file_names_the_figures_the_registry_records():
+    assert set(FIGURE_NAMES) == {name for name, _, _ in registry.FIGURES} - {"validation_loss"}

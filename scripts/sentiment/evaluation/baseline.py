@@ -12,7 +12,13 @@ holds out (same fraction, same seed, so the same reviews). Both are then scored 
 
 Accuracy is also given by review length in words (<= 20, 21-100, 101-400, over 400).
 
+With --dataset, the split is the one that prepared folder was made with (its manifest's reviews,
+validation fraction and seed, checked against the reviews' content hash), and the baseline's
+validation figures are written beside the folder (sentiment.data.baseline_figures), where the
+stacks find them for the model registry. `make prepare` runs this after `sentiment prepare`.
+
     sentiment baseline --model models/default --test --out build/baseline.json
+    sentiment baseline --dataset data/processed --data ../shared/data/imdb   # -> data/processed-baseline.json
 """
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentiment.data.prepare import split_validation
+from sentiment.data.prepare import limit_reviews, source_description, split_validation
 from sentiment.data.reviews import Review, SourceError, default_source, load_reviews
 from sentiment.data.snippets import short_snippets, words
 from sentiment.models import ModelPathError, resolve_model_dir
@@ -103,28 +109,75 @@ def short_label_noise(snippets: list[Review], full_scores: dict[str, float]) -> 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=default_source(),
-                        help="labelled IMDb reviews, any review source (default: %(default)s)")
-    parser.add_argument("--model", default=str(DEFAULT_MODEL),
+    parser.add_argument("--data",
+                        help="labelled IMDb reviews, any review source (default: with --dataset the source its "
+                             f"manifest names, else {default_source()})")
+    parser.add_argument("--dataset",
+                        help="a `sentiment prepare` folder: fit on its training split and write the baseline's "
+                             "figures beside it (<folder>-baseline.json) for the model registry")
+    parser.add_argument("--model",
                         help="model folder or model.tar.gz to score beside the baseline; 'none' for the "
-                             "baseline alone (default: %(default)s)")
+                             f"baseline alone (default: {DEFAULT_MODEL}, or none with --dataset)")
     parser.add_argument("--test", action="store_true",
                         help="also score the IMDb test split (final figures only, never for choosing)")
     parser.add_argument("--c", type=float, default=30.0, help="inverse regularisation of the baseline (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="processes scoring with the model (default: %(default)s)")
     parser.add_argument("--out", help="also write the figures to this JSON file")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.model is None:
+        args.model = "none" if args.dataset else str(DEFAULT_MODEL)
+    return args
+
+
+def dataset_source(dataset_dir: str) -> dict:
+    """The `source` block of a prepared folder's manifest: the source read, its review count and
+    content hash, and the validation fraction and seed of the split."""
+    manifest_path = Path(dataset_dir) / "manifest.json"
+    try:
+        source = json.loads(manifest_path.read_text(encoding="utf-8"))["source"]
+        return {**source, "reviews": int(source["reviews"]), "seed": int(source["seed"]),
+                "validation_fraction": float(source["validation_fraction"])}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SourceError(f"{manifest_path}: not a prepared dataset's manifest ({type(error).__name__}: "
+                          f"{error}); run `sentiment prepare --out {dataset_dir}`") from None
+
+
+def training_split(data: str, recorded: dict | None = None) -> tuple[list[Review], list[Review]]:
+    """(training reviews, validation reviews) of `data`'s training reviews: prepare's default split,
+    or the split a prepared folder records (dataset_source), after checking that the reviews are
+    the ones it was prepared from."""
+    reviews = load_reviews(data, "train", progress=False)
+    if recorded is None:
+        fraction, seed = VALIDATION_FRACTION, SPLIT_SEED
+    else:
+        fraction, seed = recorded["validation_fraction"], recorded["seed"]
+        # prepare --limit keeps a seeded sample; the whole source is a sample of its own size.
+        reviews = limit_reviews(reviews, recorded["reviews"], seed)
+        if source_description(data, reviews)["content_sha256"] != recorded.get("content_sha256"):
+            raise SourceError(f"{data}: not the reviews the dataset was prepared from (their content hash "
+                              "differs from its manifest's); pass --data with the source `sentiment prepare` read")
+    train_idx, validation_idx = split_validation(reviews, fraction, seed)
+    return [reviews[i] for i in train_idx], [reviews[i] for i in validation_idx]
+
+
+def registry_figures(report: dict) -> dict[str, float | None]:
+    """The baseline's figures the model registry records beside the model's: accuracy and
+    expected calibration error on the validation reviews, accuracy on their short snippets."""
+    scored = report["baseline"]
+    return {"validation_accuracy": scored["validation"]["accuracy"],
+            "short_validation_accuracy": scored.get("short validation", {}).get("accuracy"),
+            "calibration_error": scored["validation"]["expected_calibration_error"]}
 
 
 def run(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
-    reviews = load_reviews(args.data, "train", progress=False)
-    train_idx, validation_idx = split_validation(reviews, VALIDATION_FRACTION, SPLIT_SEED)
-    train = [reviews[i] for i in train_idx]
-    sets = {"validation": [reviews[i] for i in validation_idx]}
+    recorded = dataset_source(args.dataset) if args.dataset else None
+    data = args.data or (recorded["source"] if recorded else default_source())
+    train, validation = training_split(data, recorded)
+    sets = {"validation": validation}
     sets["short validation"] = short_snippets(sets["validation"])
     if args.test:
-        sets["test"] = load_reviews(args.data, "test", progress=False)
+        sets["test"] = load_reviews(data, "test", progress=False)
     empty = [name for name, rows in sets.items() if not rows]  # e.g. no review of 3+ sentences
     sets = {name: rows for name, rows in sets.items() if rows}
 
@@ -182,4 +235,14 @@ def main(argv=None) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.out}")
+    if args.dataset:
+        from sentiment.data.baseline_figures import write_baseline_figures
+        from sentiment.packaging import tree_hash
+
+        path = write_baseline_figures(
+            args.dataset, dataset_hash=tree_hash(Path(args.dataset)), figures=registry_figures(report),
+            details={"training_reviews": report["training_reviews"],
+                     "sets": {name: info["reviews"] for name, info in report["sets"].items()},
+                     "c": args.c, "seconds": round(report["seconds"], 1)})
+        print(f"wrote {path}: the baseline's figures for the model registry")
     return 0
