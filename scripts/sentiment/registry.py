@@ -10,19 +10,24 @@ the version its `modelPackageArn` pins, and only once that version is Approved.
     sentiment models approve 3 --stage prod --reason "short reviews checked by hand"
     sentiment models reject 4 --stage prod --reason "worse than version 3 on short reviews"
 
-A version is its number in the group (--stage or --group) or its ARN. `show` prints the approval's
-last change (LastModifiedBy and LastModifiedTime of DescribeModelPackage, and its
-ApprovalDescription); earlier changes are in CloudTrail's UpdateModelPackage events. Errors (an
-unknown version, no credentials, access denied) are one line on stderr and exit status 2.
+A version is its number in the group (--stage or --group) or its ARN. Every approve or reject
+also adds an entry to the version's approval history, kept in its CustomerMetadataProperties as
+Approval1, Approval2, ... ("<status> <UTC time> by <caller ARN>: <reason>"), and `show` prints that
+history oldest first beside the registration and the approval's last change (LastModifiedBy and
+LastModifiedTime of DescribeModelPackage, and its ApprovalDescription). Errors (an unknown
+version, no credentials, access denied) are one line on stderr and exit status 2.
 """
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import sys
 from datetime import datetime, timezone
 
 from sentiment.contract import NAME_PREFIX, STAGES
 from sentiment.infra.aws_errors import client_error_parts, one_line
+from sentiment.paths import ROOT
 
 STATUSES = {"approved": "Approved", "pending": "PendingManualApproval", "rejected": "Rejected"}
 # The metadata convention of stacks/training_job/registry.py (package_metadata): the figures'
@@ -36,6 +41,8 @@ LINEAGE = (("TrainingJobName", "training job"), ("DataHash", "data hash"), ("Cod
            ("ImageUri", "image"))
 GATE_KEYS = ("QualityGate", "QualityGateReason")
 DESCRIPTION_CHARS = 90
+# The metadata convention itself, with its cleaning to SageMaker's limits and the approval history.
+CONVENTION_FILE = ROOT / "stacks" / "training_job" / "registry.py"
 
 
 class RegistryError(Exception):
@@ -47,6 +54,37 @@ def sagemaker_client(region: str | None):
     import boto3
 
     return boto3.client("sagemaker", region_name=region)
+
+
+def sts_client(region: str | None):
+    import boto3
+
+    return boto3.client("sts", region_name=region)
+
+
+@functools.cache
+def convention():
+    """stacks/training_job/registry.py, loaded from its file as the training job's Lambda loads it
+    (a standard-library module with no package; this layer does not import the stacks), so the
+    history entries are written and cleaned by the same code as the rest of the metadata."""
+    spec = importlib.util.spec_from_file_location("sentiment_registry_convention", CONVENTION_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def caller_arn(region: str | None) -> str:
+    """Who is changing the version (STS GetCallerIdentity), or 'unknown' when STS will not say."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return sts_client(region).get_caller_identity()["Arn"]
+    except (BotoCoreError, ClientError):
+        return "unknown"
 
 
 def group_name(stage: str) -> str:
@@ -174,6 +212,16 @@ def format_show(package: dict, endpoints: list[dict] | str) -> str:
     reason = package.get("ModelPackageDescription") or metadata.get("QualityGateReason")
     if reason:
         lines.append(f"  description     {one_line(reason)}")
+    lines += ["", "approval history, oldest first",
+              f"  registered      {when(package.get('CreationTime'))} by {who(package.get('CreatedBy'))}, "
+              f"quality gate {metadata.get('QualityGate', 'not recorded')}"]
+    history = convention().approval_history(metadata)
+    if history and history[0][0] > 1:
+        lines.append(f"  (Approval1 to Approval{history[0][0] - 1} dropped: a version keeps at most "
+                     f"{convention().MAX_ENTRIES} metadata entries)")
+    lines += [f"  {'Approval' + str(number):<14}  {value}" for number, value in history]
+    if not history:
+        lines.append("  no approval or rejection recorded by `sentiment models`")
     lines += ["", "lineage"]
     lines += [f"  {label:<14}  {metadata.get(key, 'not recorded')}" for key, label in LINEAGE]
     lines += [f"  {'model data':<14}  {container.get('ModelDataUrl', 'none')}" for container in containers]
@@ -213,13 +261,25 @@ def show_command(sagemaker, args) -> str:
 
 
 def set_status(sagemaker, args, status: str) -> str:
+    """The version's new status and reason, and the change added to its approval history (the
+    oldest entries dropped first when the metadata would pass SageMaker's 50 entries)."""
     arn = resolve(sagemaker, args.version, args.group)
     package = describe(sagemaker, arn)
     reason = args.reason or f"{status.lower()} with `sentiment models {args.command}`"
-    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status, ApprovalDescription=reason)
-    lines = [f"{package.get('ModelPackageGroupName', '?')} version {package.get('ModelPackageVersion', '?')}: "
-             f"{package.get('ModelApprovalStatus', '?')} -> {status} ({reason})"]
     metadata = package.get("CustomerMetadataProperties") or {}
+    entry = convention().approval_entry(status=status, when=utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                        by=caller_arn(args.region), note=reason)
+    added, dropped = convention().approval_update(metadata, entry)
+    if dropped:  # first, so the map never holds more than SageMaker allows
+        sagemaker.update_model_package(ModelPackageArn=arn, CustomerMetadataPropertiesToRemove=dropped)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status, ApprovalDescription=reason,
+                                   CustomerMetadataProperties=added)
+    lines = [f"{package.get('ModelPackageGroupName', '?')} version {package.get('ModelPackageVersion', '?')}: "
+             f"{package.get('ModelApprovalStatus', '?')} -> {status} ({reason})",
+             f"recorded as {next(iter(added))}: {entry}"]
+    if dropped:
+        lines.append(f"note: a version keeps at most {convention().MAX_ENTRIES} metadata entries, so the oldest "
+                     f"approval history entr{'ies' if len(dropped) > 1 else 'y'} went: {', '.join(dropped)}")
     if status == "Approved" and metadata.get("QualityGate") == "failed":
         lines.append(f"note: this version failed the quality gate: {one_line(package.get('ModelPackageDescription', ''))}")
     return "\n".join(lines)

@@ -13,13 +13,20 @@ the gate's verdict. SageMaker limits that map to 50 entries, keys to 128 and val
 characters of letters, numbers, spaces and `_.:/=+-@`, so every value is cleaned to fit; the gate's
 reason is also kept whole as the version's description, which `sentiment models list` shows.
 
+Each later approval or rejection (`sentiment models approve|reject`) adds an entry to the same map,
+`Approval1`, `Approval2`, ... (`approval_entry`, `approval_update`; `approval_history` reads them
+back), so the version carries its own approval history; when the 50 entries would be exceeded the
+oldest history entries go.
+
 This file ships in the training-job Lambda's asset folder, so it imports nothing but the standard
-library; the SageMaker client is an argument (tests pass one wrapped in botocore's Stubber).
+library; the SageMaker client is an argument (tests pass one wrapped in botocore's Stubber). The
+`sentiment models` command loads it from its file for the same reason.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 
@@ -41,6 +48,8 @@ FIGURES = (
     ("validation_loss", "ValidationLoss", "validation:loss"),
 )
 BASELINE_PREFIX = "Baseline"
+# Approval history entries: Approval<n>, numbered from 1 in the order of the changes.
+APPROVAL_KEY = re.compile(r"Approval([1-9][0-9]*)")
 FIELDS = (  # (read_metadata's name, metadata key)
     ("training_job_name", "TrainingJobName"),
     ("data_hash", "DataHash"),
@@ -100,6 +109,29 @@ def read_metadata(properties: Mapping[str, str] | None) -> dict:
         read[name] = properties.get(key)
     read["gate_passed"] = {"passed": True, "failed": False}.get(read["quality_gate"])
     return read
+
+
+def approval_entry(*, status: str, when: str, by: str, note: str) -> str:
+    """One history entry's value: "<status> <UTC ISO time> by <who>: <note>", cleaned to fit."""
+    return metadata_value(f"{status} {when} by {by}: {note}")
+
+
+def approval_history(properties: Mapping[str, str] | None) -> list[tuple[int, str]]:
+    """The Approval<n> entries as (n, value), oldest first."""
+    found = ((APPROVAL_KEY.fullmatch(key), value) for key, value in (properties or {}).items())
+    return sorted((int(match.group(1)), value) for match, value in found if match)
+
+
+def approval_update(properties: Mapping[str, str] | None, entry: str) -> tuple[dict[str, str], list[str]]:
+    """({new key: entry}, keys to remove) that add `entry` as the next Approval<n> to a version
+    whose metadata is `properties`, dropping the oldest history entries while the map would hold
+    more than MAX_ENTRIES. Numbers are never reused, so a gap at the start shows entries went."""
+    properties = dict(properties or {})
+    history = approval_history(properties)
+    key = f"Approval{history[-1][0] + 1 if history else 1}"
+    excess = len(properties) + 1 - MAX_ENTRIES
+    dropped = [f"Approval{number}" for number, _ in history[:max(excess, 0)]]
+    return {key: entry}, dropped
 
 
 def format_figure(value: float) -> str:

@@ -25,6 +25,7 @@ REGISTERED = datetime(2026, 11, 28, 10, 25, tzinfo=timezone.utc)
 APPROVED_AT = datetime(2026, 11, 29, 9, 12, tzinfo=timezone.utc)
 HANDLER_ROLE = f"arn:aws:sts::{ACCOUNT}:assumed-role/SentimentModel-prod-TrainingJobHandlerRole/OnEvent"
 REVIEWER = f"arn:aws:sts::{ACCOUNT}:assumed-role/Reviewer/alice"
+SECOND_REVIEWER = f"arn:aws:sts::{ACCOUNT}:assumed-role/Reviewer/bob"
 PASSED = (f"Quality gate passed: validation:accuracy 0.9348 of training job {JOB} reaches "
           "minValidationAccuracy 0.9")
 FAILED = (f"Quality gate: validation:accuracy 0.8731 of training job {JOB} is below minValidationAccuracy 0.9; "
@@ -36,7 +37,23 @@ def arn(version: int, group: str = GROUP) -> str:
 
 
 @pytest.fixture
-def sagemaker(monkeypatch):
+def sts(monkeypatch):
+    """STS, stubbed, for the caller an approval records; the clock fixed at APPROVED_AT."""
+    client = boto3.client("sts", region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    monkeypatch.setattr(cli, "sts_client", lambda region: client)
+    monkeypatch.setattr(cli, "utc_now", lambda: APPROVED_AT)
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def identity(sts, caller: str = REVIEWER) -> None:
+    sts.add_response("get_caller_identity", {"UserId": "AROAEXAMPLE:alice", "Account": ACCOUNT, "Arn": caller}, {})
+
+
+@pytest.fixture
+def sagemaker(monkeypatch, sts):
     """A Stubber-wrapped client handed to the command through its one client factory."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -173,6 +190,11 @@ sentiment-prod version 3  {arn(3)}
   quality gate    passed
   description     {PASSED}
 
+approval history, oldest first
+  registered      2026-11-28 10:25 UTC by {HANDLER_ROLE}, quality gate passed
+  Approval1       Rejected 2026-11-28T15:40:00Z by {SECOND_REVIEWER}: worse than version 1 on short reviews
+  Approval2       Approved 2026-11-29T09:12:00Z by {REVIEWER}: short reviews checked by hand against version 1
+
 lineage
   training job    {JOB}
   data hash       {"d" * 64}
@@ -191,11 +213,23 @@ served by
 """
 
 
-def test_show_prints_the_lineage_figures_approval_and_serving_endpoint_of_a_version(sagemaker, capsys):
+def history(*changes: tuple[str, str, str, str]) -> dict:
+    """Approval<n> entries as `sentiment models approve|reject` writes them: (status, time, who, note)."""
+    return {f"Approval{number}": convention.approval_entry(status=status, when=at, by=by, note=note)
+            for number, (status, at, by, note) in enumerate(changes, start=1)}
+
+
+REJECTED_THEN_APPROVED = history(
+    ("Rejected", "2026-11-28T15:40:00Z", SECOND_REVIEWER, "worse than version 1 on short reviews"),
+    ("Approved", "2026-11-29T09:12:00Z", REVIEWER, "short reviews checked by hand against version 1"))
+
+
+def test_show_prints_the_lineage_figures_approval_history_and_serving_endpoint_of_a_version(sagemaker, capsys):
     stubber, _ = sagemaker
     listing(stubber)
     describing(stubber, package(status="Approved", ApprovalDescription="short reviews checked by hand against version 1",
-                                LastModifiedTime=APPROVED_AT, LastModifiedBy={"IamIdentity": {"Arn": REVIEWER}}))
+                                LastModifiedTime=APPROVED_AT, LastModifiedBy={"IamIdentity": {"Arn": REVIEWER}},
+                                CustomerMetadataProperties={**metadata(), **REJECTED_THEN_APPROVED}))
     endpoints(stubber)
 
     assert cli.main(["show", "3", "--stage", "prod"]) == 0
@@ -245,47 +279,137 @@ def test_show_still_prints_the_lineage_when_endpoints_cannot_be_listed(sagemaker
 
 # approve and reject -----------------------------------------------------------------------------
 
-def test_approve_sets_the_version_approved_with_the_reason(sagemaker, capsys):
+def test_approve_sets_the_version_approved_with_the_reason_and_records_it(sagemaker, sts, capsys):
     stubber, _ = sagemaker
     listing(stubber)
     describing(stubber, package())
+    identity(sts)
+    entry = f"Approved 2026-11-29T09:12:00Z by {REVIEWER}: short reviews checked by hand"
     stubber.add_response("update_model_package", {"ModelPackageArn": arn(3)}, {
         "ModelPackageArn": arn(3), "ModelApprovalStatus": "Approved",
-        "ApprovalDescription": "short reviews checked by hand"})
+        "ApprovalDescription": "short reviews checked by hand", "CustomerMetadataProperties": {"Approval1": entry}})
 
     assert cli.main(["approve", "3", "--stage", "prod", "--reason", "short reviews checked by hand"]) == 0
 
     assert capsys.readouterr().out == ("sentiment-prod version 3: PendingManualApproval -> Approved "
-                                       "(short reviews checked by hand)\n")
+                                       f"(short reviews checked by hand)\nrecorded as Approval1: {entry}\n")
 
 
-def test_approve_without_a_reason_records_how_it_was_approved(sagemaker, capsys):
-    """The description always says something, so an old rejection's reason never stays beside Approved."""
+def test_approve_without_a_reason_records_how_it_was_approved(sagemaker, sts, capsys):
+    """The description always says something, so an old rejection's reason never stays beside
+    Approved; the history entry is cleaned to the characters SageMaker allows (no backquotes)."""
     stubber, _ = sagemaker
     describing(stubber, package(version=2, status="Rejected", CustomerMetadataProperties=metadata(gate_passed=False),
                                 ModelPackageDescription=FAILED))
+    identity(sts)
+    entry = f"Approved 2026-11-29T09:12:00Z by {REVIEWER}: approved with sentiment models approve"
     stubber.add_response("update_model_package", {"ModelPackageArn": arn(2)}, {
         "ModelPackageArn": arn(2), "ModelApprovalStatus": "Approved",
-        "ApprovalDescription": "approved with `sentiment models approve`"})
+        "ApprovalDescription": "approved with `sentiment models approve`",
+        "CustomerMetadataProperties": {"Approval1": entry}})
 
     assert cli.main(["approve", arn(2)]) == 0
 
     assert capsys.readouterr().out.splitlines() == [
         "sentiment-prod version 2: Rejected -> Approved (approved with `sentiment models approve`)",
+        f"recorded as Approval1: {entry}",
         f"note: this version failed the quality gate: {FAILED}"]
 
 
-def test_reject_sets_the_version_rejected_with_the_reason(sagemaker, capsys):
+def test_reject_adds_the_next_entry_after_the_versions_history(sagemaker, sts, capsys):
+    """An approved version rejected later keeps both changes, numbered in order."""
     stubber, _ = sagemaker
     listing(stubber)
-    describing(stubber, package())
+    describing(stubber, package(status="Approved", CustomerMetadataProperties={**metadata(), **REJECTED_THEN_APPROVED}))
+    identity(sts, SECOND_REVIEWER)
+    entry = f"Rejected 2026-11-29T09:12:00Z by {SECOND_REVIEWER}: drifted on short reviews see the drift alarm"
     stubber.add_response("update_model_package", {"ModelPackageArn": arn(3)}, {
         "ModelPackageArn": arn(3), "ModelApprovalStatus": "Rejected",
-        "ApprovalDescription": "worse than version 1 on short reviews"})
+        "ApprovalDescription": "drifted on short reviews; see the drift alarm",
+        "CustomerMetadataProperties": {"Approval3": entry}})
 
-    assert cli.main(["reject", "3", "--stage", "prod", "--reason", "worse than version 1 on short reviews"]) == 0
+    assert cli.main(["reject", "3", "--stage", "prod", "--reason", "drifted on short reviews; see the drift alarm"]) == 0
 
-    assert "PendingManualApproval -> Rejected" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines() == [
+        "sentiment-prod version 3: Approved -> Rejected (drifted on short reviews; see the drift alarm)",
+        f"recorded as Approval3: {entry}"]
+
+
+def test_a_caller_sts_will_not_name_is_recorded_as_unknown(sagemaker, sts, capsys):
+    """The change itself must not depend on sts:GetCallerIdentity; LastModifiedBy still names them."""
+    stubber, _ = sagemaker
+    describing(stubber, package())
+    sts.add_client_error("get_caller_identity", service_error_code="AccessDenied", http_status_code=403,
+                         service_message="not allowed")
+    entry = "Rejected 2026-11-29T09:12:00Z by unknown: worse than version 1"
+    stubber.add_response("update_model_package", {"ModelPackageArn": arn(3)}, {
+        "ModelPackageArn": arn(3), "ModelApprovalStatus": "Rejected", "ApprovalDescription": "worse than version 1",
+        "CustomerMetadataProperties": {"Approval1": entry}})
+
+    assert cli.main(["reject", arn(3), "--reason", "worse than version 1"]) == 0
+
+    assert capsys.readouterr().out.splitlines()[1] == f"recorded as Approval1: {entry}"
+
+
+def full_history(count: int) -> dict:
+    return history(*[("Approved" if number % 2 else "Rejected", f"2026-11-{number % 28 + 1:02d}T08:00:00Z",
+                      REVIEWER, f"change {number}") for number in range(1, count + 1)])
+
+
+def test_a_full_history_drops_its_oldest_entries_first_and_says_so(sagemaker, sts, capsys):
+    """SageMaker allows 50 metadata entries: the registration's come first, the oldest changes go."""
+    stubber, _ = sagemaker
+    properties = {**metadata(), **full_history(convention.MAX_ENTRIES - len(metadata()))}
+    assert len(properties) == 50
+    describing(stubber, package(CustomerMetadataProperties=properties))
+    identity(sts)
+    stubber.add_response("update_model_package", {"ModelPackageArn": arn(3)}, {
+        "ModelPackageArn": arn(3), "CustomerMetadataPropertiesToRemove": ["Approval1"]})
+    newest = f"Approval{50 - len(metadata()) + 1}"
+    entry = f"Approved 2026-11-29T09:12:00Z by {REVIEWER}: checked again"
+    stubber.add_response("update_model_package", {"ModelPackageArn": arn(3)}, {
+        "ModelPackageArn": arn(3), "ModelApprovalStatus": "Approved", "ApprovalDescription": "checked again",
+        "CustomerMetadataProperties": {newest: entry}})
+
+    assert cli.main(["approve", arn(3), "--reason", "checked again"]) == 0
+
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"recorded as {newest}: {entry}",
+        "note: a version keeps at most 50 metadata entries, so the oldest approval history entry went: Approval1"]
+
+
+def test_show_says_when_the_oldest_history_entries_were_dropped(sagemaker, capsys):
+    stubber, _ = sagemaker
+    kept = {key: value for key, value in full_history(5).items() if key not in ("Approval1", "Approval2")}
+    describing(stubber, package(CustomerMetadataProperties={**metadata(), **kept}))
+    stubber.add_response("list_endpoints", {"Endpoints": []}, {})
+
+    assert cli.main(["show", arn(3)]) == 0
+
+    out = capsys.readouterr().out
+    assert ("  (Approval1 to Approval2 dropped: a version keeps at most 50 metadata entries)\n"
+            f"  Approval3       Approved 2026-11-04T08:00:00Z by {REVIEWER}: change 3\n") in out
+
+
+def test_show_of_a_version_nobody_has_changed_says_so(sagemaker, capsys):
+    stubber, _ = sagemaker
+    describing(stubber, package())
+    stubber.add_response("list_endpoints", {"Endpoints": []}, {})
+
+    assert cli.main(["show", arn(3)]) == 0
+
+    assert ("approval history, oldest first\n"
+            f"  registered      2026-11-28 10:25 UTC by {HANDLER_ROLE}, quality gate passed\n"
+            "  no approval or rejection recorded by `sentiment models`\n") in capsys.readouterr().out
+
+
+def test_a_history_entry_keeps_to_sagemakers_characters_and_length():
+    entry = convention.approval_entry(status="Rejected", when="2026-11-29T09:12:00Z", by=REVIEWER,
+                                      note="«worse» on <b>short</b> reviews; see #12 " + "x" * 300)
+
+    assert len(entry) == convention.MAX_VALUE_CHARS and entry.endswith("...")
+    assert all(convention.allowed_in_metadata(character) for character in entry)
+    assert entry.startswith(f"Rejected 2026-11-29T09:12:00Z by {REVIEWER}: worse on b short /b reviews see 12 xxx")
 
 
 def test_reject_needs_a_reason(sagemaker, capsys):
@@ -324,9 +448,10 @@ def test_a_version_that_is_not_a_number_is_refused(sagemaker, capsys):
     assert capsys.readouterr().err == "error: 'latest' is neither a version number nor a model package ARN\n"
 
 
-def test_access_denied_is_one_line(sagemaker, capsys):
+def test_access_denied_is_one_line(sagemaker, sts, capsys):
     stubber, _ = sagemaker
     describing(stubber, package())
+    identity(sts)
     stubber.add_client_error("update_model_package", service_error_code="AccessDeniedException", http_status_code=400,
                              service_message="User: alice is not authorized to perform: sagemaker:UpdateModelPackage")
 
