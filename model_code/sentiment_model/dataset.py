@@ -8,7 +8,9 @@
     <split>.labels.npy    1 = positive, 0 = negative (uint8)
 
 Splits: train and validation (whole reviews), train_windows and validation_short (sentence
-windows and snippets cut from them, labelled as their review; optional).
+windows and snippets cut from them, labelled as their review; optional), train_rules and
+validation_rules (negated and contrasted sentences built from them by rule, labelled by the
+rule; optional).
 
 The unlabelled reviews (the `unlabelled` channel) are a folder of their own:
 

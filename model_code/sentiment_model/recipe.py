@@ -75,6 +75,9 @@ class Recipe:
     # training
     windows: bool = _training(True, "also learn from the sentence windows of the training reviews "
                                     "(train_windows), for short texts")
+    rules: bool = _training(True, "also learn from train_rules, negated and contrasted sentences built by rule "
+                                  "from the training reviews, and fit the combining layer on validation_rules "
+                                  "too (where the dataset has them)")
     epochs: int = _training(6, "maximum epochs", bound=AT_LEAST_ONE)
     batch_size: int = _training(64, "reviews per step", bound=AT_LEAST_ONE)
     lr: float = _training(3e-3, "peak Adam learning rate", bound=Bound(lambda value: value > 0, "above 0"))

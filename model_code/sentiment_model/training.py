@@ -33,7 +33,7 @@ from torch import nn
 from sentiment_model.artifact import write_model_dir
 from sentiment_model.calibration import expected_calibration_error
 from sentiment_model.dataset import DatasetError, EncodedSplit, load_dataset, load_unlabelled
-from sentiment_model.network import LengthAwareCombiner, ModelConfig, SentimentLSTM, pad_batch
+from sentiment_model.network import LSTM_FIELDS, LengthAwareCombiner, ModelConfig, SentimentLSTM, pad_batch
 from sentiment_model.ngrams import fit_ngram_scorer
 from sentiment_model.preprocessing import TextSettings
 from sentiment_model.recipe import FIELDS, Recipe, bound_problem, flag_name
@@ -64,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     paths.add_argument("--unlabelled-dir", default=env("SM_CHANNEL_UNLABELLED"),
                        help="encoded unlabelled reviews for the word vectors, from `sentiment prepare` "
                             "(default: $SM_CHANNEL_UNLABELLED, or none)")
+    paths.add_argument("--pretrained-dir", default=env("SM_CHANNEL_PRETRAINED"),
+                       help="a pretrained checkpoint (a model folder written by `sentiment pretrain`) to fine-tune "
+                            "instead of starting the LSTM from word vectors; its vocabulary must be the "
+                            "dataset's (default: $SM_CHANNEL_PRETRAINED, or none)")
     paths.add_argument("--model-dir", default=env("SM_MODEL_DIR", "build/model"),
                        help="where the model directory is written (default: $SM_MODEL_DIR or build/model)")
     paths.add_argument("--output-data-dir", default=env("SM_OUTPUT_DATA_DIR", "build/output"),
@@ -193,7 +197,7 @@ def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, short_fit_on: Enc
     scorer = fit(fit_on, args.ngram_min_count, args.ngram_l2)
     short_scorer = None
     if args.short_ngrams and short_fit_on is not None and len(short_fit_on) and held_out:
-        print("short-text n-gram part, on the sentence windows:", flush=True)
+        print("short-text n-gram part, on the short texts (windows and texts built by rule):", flush=True)
         short_scorer = fit(short_fit_on, args.short_ngram_min_count, args.short_ngram_l2)
     model.attach_ngrams(scorer, LengthAwareCombiner(parts=2 if short_scorer is None else 3), short_scorer)
     if not held_out:
@@ -250,7 +254,8 @@ class TrainingData:
     train: EncodedSplit  # what the LSTM and the n-gram part learn from
     validation: EncodedSplit | None  # held-out reviews: early stopping and the combining layer
     validation_short: EncodedSplit | None  # held-out snippets, for the combining layer
-    windows: EncodedSplit | None  # the sentence windows, for the short-text n-gram part
+    windows: EncodedSplit | None  # the short texts the short-text n-gram part is fitted on
+    validation_rules: EncodedSplit | None  # held-out texts built by rule, for the combining layer
     word_texts: EncodedSplit  # the reviews whose words the word vectors are learned from
     unlabelled: EncodedSplit | None
     vocabulary: list
@@ -267,27 +272,72 @@ def load_training_data(args: argparse.Namespace) -> TrainingData:
         validation_split, short_split = None, None
         print("fitting on training + validation reviews: every epoch runs, nothing is held out", flush=True)
     word_texts = train_split
+    windows = None
     if args.windows:
         if "train_windows" not in splits:
             raise DatasetError(f"{args.data_dir}: no train_windows split for --windows; prepare it again "
                                "with this version of `sentiment prepare`, or pass --windows false")
-        train_split = concatenate(train_split, splits["train_windows"])
+        windows = splits["train_windows"]
+    # The texts built by rule are short, like the windows, and learnt beside them; datasets
+    # prepared before them (or with --rules false) have none, and training goes on without.
+    validation_rules = None
+    if args.rules and "train_rules" in splits:
+        windows = splits["train_rules"] if windows is None else concatenate(windows, splits["train_rules"])
+        validation_rules = splits.get("validation_rules")
+        if args.fit_all and validation_rules is not None:
+            windows, validation_rules = concatenate(windows, validation_rules), None
+    elif args.rules:
+        print(f"{args.data_dir}: no train_rules split; training without texts built by rule", flush=True)
+    if windows is not None:
+        train_split = concatenate(train_split, windows)
     data = TrainingData(
         train=train_split, validation=validation_split, validation_short=short_split,
-        windows=splits.get("train_windows") if args.windows else None, word_texts=word_texts,
+        windows=windows, validation_rules=validation_rules, word_texts=word_texts,
         unlabelled=load_unlabelled(Path(args.unlabelled_dir), manifest) if args.unlabelled_dir else None,
         vocabulary=vocabulary, settings=TextSettings.from_json(settings_json), manifest=manifest)
     print(f"data: {len(data.train)} training texts, {len(data.validation or [])} validation reviews, "
-          f"{len(data.validation_short or [])} validation snippets, {len(data.unlabelled or [])} unlabelled "
+          f"{len(data.validation_short or [])} validation snippets, {len(data.validation_rules or [])} "
+          f"validation texts built by rule, {len(data.unlabelled or [])} unlabelled "
           f"reviews, vocabulary {len(vocabulary) + 2}, text mode {data.settings.mode}", flush=True)
     return data
 
 
+def load_pretrained(model: SentimentLSTM, folder: Path, vocabulary: list) -> None:
+    """The LSTM part's weights from a pretrained checkpoint (a model folder, n-gram parts
+    ignored), which must share the dataset's vocabulary and the recipe's LSTM shape."""
+    try:
+        config = ModelConfig.load(folder / "model_config.json")
+        words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
+        raise DatasetError(f"{folder}: not a pretrained checkpoint ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    if words != vocabulary:
+        raise DatasetError(f"{folder}: the checkpoint's vocabulary is not the dataset's; prepare the data with "
+                           "the settings the checkpoint was pretrained with (its preprocessing.json)")
+    different = [name for name in ("vocab_size", *LSTM_FIELDS)
+                 if getattr(config, name) != getattr(model.config, name)]
+    if different:
+        raise DatasetError(f"{folder}: the checkpoint's LSTM differs from the recipe's in "
+                           + ", ".join(f"{name} ({getattr(config, name)} != {getattr(model.config, name)})"
+                                       for name in different))
+    lstm_part = {name: tensor.float() for name, tensor in state.items()
+                 if not name.startswith(("ngrams.", "short_ngrams.", "combiner."))}
+    model.load_state_dict(lstm_part, strict=False)
+    missing = set(model.state_dict()) - set(lstm_part)
+    if missing - {name for name in missing if name.startswith(("ngrams.", "short_ngrams.", "combiner."))}:
+        raise DatasetError(f"{folder}: the checkpoint lacks {', '.join(sorted(missing))}")
+
+
 def build_model(args: argparse.Namespace, data: TrainingData) -> SentimentLSTM:
-    """The LSTM the recipe describes, its embeddings started from word vectors with --word-vectors ppmi."""
+    """The LSTM the recipe describes, its weights from --pretrained-dir when given, else its
+    embeddings started from word vectors with --word-vectors ppmi."""
     recipe = Recipe(**{name: getattr(args, name) for name in FIELDS})
     model = SentimentLSTM(ModelConfig.from_recipe(len(data.vocabulary) + 2, recipe))
-    if args.word_vectors == "ppmi":
+    if args.pretrained_dir:
+        load_pretrained(model, Path(args.pretrained_dir), data.vocabulary)
+        print(f"pretrained: the LSTM starts from {args.pretrained_dir}", flush=True)
+    elif args.word_vectors == "ppmi":
         started = time.perf_counter()
         corpus = data.word_texts if data.unlabelled is None else concatenate(data.word_texts, data.unlabelled)
         vectors = cooccurrence_vectors(corpus.ids, corpus.offsets, model.config.vocab_size,
@@ -458,7 +508,8 @@ def train(args: argparse.Namespace) -> dict:
 
     # The n-gram parts and the combining layer ---------------------------------------------
     held_out = {name: split for name, split in (("validation", data.validation),
-                                                ("validation_short", data.validation_short))
+                                                ("validation_short", data.validation_short),
+                                                ("validation_rules", data.validation_rules))
                 if split is not None and len(split)}
     parts = add_ngram_part(model, data.train, data.windows, held_out, args) if args.ngram_order else {}
     if args.ngram_order and data.validation is not None:

@@ -31,10 +31,11 @@ def make_tarball(path, rows, split="train"):
 
 def test_output_folder_holds_arrays_vocabulary_settings_and_a_verified_manifest(tiny_dataset):
     splits, vocabulary, settings, manifest = load_dataset(tiny_dataset)
-    # The synthetic reviews have two sentences: too few for windows and snippets (3+), so those
-    # splits are there and empty.
-    assert set(splits) == {"train", "validation", "train_windows", "validation_short"}
-    assert len(splits["train_windows"]) == len(splits["validation_short"]) == 0
+    # The synthetic reviews have two sentences: too few for windows and snippets (3+), and no
+    # "was <word>." verdict for the rules, so those splits are there and empty.
+    assert set(splits) == {"train", "validation", "train_windows", "validation_short", "train_rules",
+                           "validation_rules"}
+    assert len(splits["train_windows"]) == len(splits["validation_short"]) == len(splits["train_rules"]) == 0
     assert manifest["splits"]["train"]["reviews"] + manifest["splits"]["validation"]["reviews"] == 600
     assert manifest["splits"]["validation"]["reviews"] == 60
     assert splits["train"].ids.dtype == np.int32 and splits["train"].labels.dtype == np.uint8

@@ -300,7 +300,7 @@ def test_the_trained_model_combines_the_lstm_with_the_ngram_part(tiny_model_dir)
     assert config.ngram_features > 0 and config.ngram_order == 3
     metrics = json.loads((tiny_model_dir / "metrics.json").read_text())
     parts = metrics["validation_by_part"]["validation"]
-    assert set(parts) == {"lstm", "ngrams", "model", "reviews"}
+    assert set(parts) == {"lstm", "ngrams", "model", "reviews", "calibration_error"}
     assert metrics["validation_accuracy"] == parts["model"]
     # n-gram keys are integers and must survive the artifact's float16 storage exactly.
     assert predictor.model.ngrams.keys.dtype == torch.int64
@@ -330,9 +330,10 @@ def test_windows_and_unlabelled_reviews_reach_training(tmp_path):
     assert "200 unlabelled reviews" in result.stdout
     metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert set(metrics["validation_by_part"]) == {"validation", "validation_short"}
-    # With windows the model also gets the short-text n-gram part, fitted on the windows alone.
-    assert "short-text n-gram part, on the sentence windows" in result.stdout
-    assert set(metrics["validation_by_part"]["validation"]) == {"lstm", "ngrams", "short_ngrams", "model", "reviews"}
+    # With windows the model also gets the short-text n-gram part, fitted on the short texts alone.
+    assert "short-text n-gram part, on the short texts" in result.stdout
+    assert set(metrics["validation_by_part"]["validation"]) == {"lstm", "ngrams", "short_ngrams", "model", "reviews",
+                                                                "calibration_error"}
     model = load_predictor(tmp_path / "m").model
     assert model.config.short_ngram_features > 0 and model.combiner.parts == 3
     without = subprocess.run([sys.executable, str(ROOT / "model_code" / "train.py"), "--data-dir", str(tmp_path / "data"),

@@ -6,7 +6,9 @@ receives (see model_code/sentiment_model/dataset.py for its layout).
 Beside the whole reviews, the training folder holds short texts cut from them
 (sentiment.data.snippets): `train_windows`, sentence windows of the training reviews that the
 model also learns from, and `validation_short`, snippets of the validation reviews it is tuned on
-for what visitors type. Where the source has the 50,000 unlabelled reviews (the archive's
+for what visitors type; and texts built by rule from them (sentiment.data.rules): `train_rules`
+from the training reviews and `validation_rules` from the validation ones, negated and contrasted
+sentences whose labels the rules know. Where the source has the 50,000 unlabelled reviews (the archive's
 train/unsup/, the JSON-lines copy's unsup.jsonl.gz), they are encoded with the same vocabulary
 into a second folder, the training job's `unlabelled` channel (word vectors are learned on them).
 
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 
 from sentiment.data.reviews import DEFAULT_CACHE, OFFICIAL_URL, SourceError, load_reviews, load_unlabelled
+from sentiment.data.rules import polarity_lexicon, rule_texts
 from sentiment.data.snippets import short_snippets, training_windows
 from sentiment_model.dataset import EncodedSplit, save_dataset, save_unlabelled, unlabelled_folder
 from sentiment_model.preprocessing import (
@@ -34,6 +37,7 @@ from sentiment_model.preprocessing import (
     Tokenizer,
     build_vocabulary,
 )
+from sentiment_model.sagemaker_job import flag
 
 _worker_tokenizer: Tokenizer | None = None
 
@@ -134,6 +138,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--validation-fraction", type=float, default=0.1,
                         help="share of the training reviews held out for validation (default: 0.1)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the validation split (default: 42)")
+    parser.add_argument("--rules", type=flag, default=True, metavar="BOOL",
+                        help="also write train_rules and validation_rules, negated and contrasted sentences "
+                             "built by rule (sentiment.data.rules) (default: true)")
     parser.add_argument("--limit", type=int, help="use only the first N reviews after shuffling (for quick runs)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="tokenizing processes (default: every core)")
@@ -173,9 +180,16 @@ def prepare(args: argparse.Namespace) -> dict:
                                       [reviews[i].label for i in indices])
         for name, indices in (("train", train_idx), ("validation", validation_idx))
     }
-    # Short texts: windows of the training reviews, snippets of the validation ones.
-    for name, short in (("train_windows", training_windows([reviews[i] for i in train_idx], args.seed)),
-                        ("validation_short", short_snippets([reviews[i] for i in validation_idx]))):
+    # Short texts: windows of the training reviews, snippets of the validation ones, and the
+    # texts built by rule from each, with a lexicon learned from the training reviews alone.
+    train_reviews, validation_reviews = [reviews[i] for i in train_idx], [reviews[i] for i in validation_idx]
+    short_splits = [("train_windows", training_windows(train_reviews, args.seed)),
+                    ("validation_short", short_snippets(validation_reviews))]
+    if args.rules:
+        lexicon = polarity_lexicon(train_reviews)
+        short_splits += [("train_rules", rule_texts(train_reviews, lexicon, args.seed)),
+                         ("validation_rules", rule_texts(validation_reviews, lexicon, args.seed + 1))]
+    for name, short in short_splits:
         short_tokens = tokenize_all([r.text for r in short], settings, args.workers, False)
         splits[name] = EncodedSplit.from_lists([encoder.encode_tokens(t) for t in short_tokens],
                                                [r.label for r in short])
