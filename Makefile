@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node toolkits container-test test local prepare train evaluate baseline behaviour train-default bench bench-local lint synth snapshot deploy destroy bench-synth smoke batch-score clean fuzz soak audit
+.PHONY: venv node toolkits container-test test local prepare train evaluate baseline behaviour pretrain train-default bench bench-local lint synth snapshot deploy destroy bench-synth smoke batch-score clean fuzz soak audit
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -55,6 +55,9 @@ baseline: venv  ## the linear baseline beside models/default: validation, short 
 
 behaviour: venv  ## behavioural tests (negation, contrast, ratings, sarcasm, invariance...) of the model and the baseline
 	$(SENTIMENT) behaviour --model $(MODEL) --data $(IMDB) --json build/behaviour.json
+
+pretrain: venv  ## rebuild models/pretrained, the checkpoint train-default fine-tunes (about 25 min; models/pretrained/README.md)
+	$(SENTIMENT) pretrain --imdb $(IMDB)
 
 train-default: venv  ## rebuild models/default from the real IMDb data (documented in models/default/README.md)
 	$(SENTIMENT) train-default --imdb $(IMDB)

@@ -79,6 +79,10 @@ class Recipe:
                                   "from the training reviews, and fit the combining layer on validation_rules "
                                   "too (where the dataset has them)")
     epochs: int = _training(6, "maximum epochs", bound=AT_LEAST_ONE)
+    finetune_epochs: int = _training(2, "epochs when the LSTM starts from a pretrained checkpoint "
+                                        "(--pretrained-dir or --pretrain-first)", bound=AT_LEAST_ONE)
+    finetune_lr: float = _training(1e-3, "peak Adam learning rate when the LSTM starts from a pretrained checkpoint",
+                                   bound=Bound(lambda value: value > 0, "above 0"))
     batch_size: int = _training(64, "reviews per step", bound=AT_LEAST_ONE)
     lr: float = _training(3e-3, "peak Adam learning rate", bound=Bound(lambda value: value > 0, "above 0"))
     weight_decay: float = _training(0.05, "AdamW weight decay")

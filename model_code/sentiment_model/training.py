@@ -82,6 +82,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                     "the recipe has been chosen on validation: runs every epoch and keeps the last "
                     "(the mean of the last --average-last epochs if that is above 1); no validation "
                     "figures, since nothing is held out")
+    add_switch(run, "--pretrain-first",
+               help="without --pretrained-dir: first run the pretraining stage here (the LSTM from word "
+                    "vectors on the reviews and windows, --epochs at --lr, as `sentiment pretrain` does), "
+                    "then fine-tune from it (--finetune-epochs at --finetune-lr)")
     run.add_argument("--threads", type=int, default=0, help="torch CPU threads, 0 = all cores (default: 0)")
     add_switch(run, "--dry-run", help="seconds-long smoke run: one epoch of at most 3 batches")
     add_switch(run, "--quiet", help="no progress within an epoch (a bar on a terminal, else a line "
@@ -263,7 +267,7 @@ class TrainingData:
     manifest: dict
 
 
-def load_training_data(args: argparse.Namespace) -> TrainingData:
+def load_training_data(args: argparse.Namespace, rules: bool | None = None) -> TrainingData:
     splits, vocabulary, settings_json, manifest = load_dataset(Path(args.data_dir))
     train_split, validation_split = splits["train"], splits["validation"]
     short_split = splits.get("validation_short")
@@ -281,12 +285,13 @@ def load_training_data(args: argparse.Namespace) -> TrainingData:
     # The texts built by rule are short, like the windows, and learnt beside them; datasets
     # prepared before them (or with --rules false) have none, and training goes on without.
     validation_rules = None
-    if args.rules and "train_rules" in splits:
+    rules = args.rules if rules is None else rules
+    if rules and "train_rules" in splits:
         windows = splits["train_rules"] if windows is None else concatenate(windows, splits["train_rules"])
         validation_rules = splits.get("validation_rules")
         if args.fit_all and validation_rules is not None:
             windows, validation_rules = concatenate(windows, validation_rules), None
-    elif args.rules:
+    elif rules:
         print(f"{args.data_dir}: no train_rules split; training without texts built by rule", flush=True)
     if windows is not None:
         train_split = concatenate(train_split, windows)
@@ -407,20 +412,20 @@ def epoch_record(model: SentimentLSTM, validation: EncodedSplit | None, epoch: i
     return record
 
 
-def fit_lstm(model: SentimentLSTM, data: TrainingData, args: argparse.Namespace,
-             started: float) -> tuple[list[dict], Candidates]:
-    """The LSTM alone, epoch by epoch: AdamW on a one-cycle schedule over batches of similar
-    lengths, validation after every epoch, early stopping. Returns each epoch's figures and the
-    weights worth keeping."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+def fit_lstm(model: SentimentLSTM, data: TrainingData, args: argparse.Namespace, started: float,
+             epochs: int, lr: float) -> tuple[list[dict], Candidates]:
+    """The LSTM alone, epoch by epoch: AdamW on a one-cycle schedule peaking at lr over batches
+    of similar lengths, validation after every epoch, early stopping. Returns each epoch's
+    figures and the weights worth keeping."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
     rng = random.Random(args.seed)
-    epochs = 1 if args.dry_run else args.epochs
+    epochs = 1 if args.dry_run else epochs
     steps_per_epoch = math.ceil(len(data.train) / args.batch_size)
     if args.dry_run:
         steps_per_epoch = min(steps_per_epoch, 3)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
+        optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
     history: list[dict] = []
     candidates = Candidates(average_last=args.average_last)
     for epoch in range(1, epochs + 1):
@@ -503,7 +508,18 @@ def train(args: argparse.Namespace) -> dict:
     model = build_model(args, data)
 
     # Fit the LSTM, then keep the best weights (early stopping, weight averaging) -----------
-    history, candidates = fit_lstm(model, data, args, started)
+    pretraining = None
+    if args.pretrain_first and not args.pretrained_dir:
+        print("pretraining stage: the LSTM on the reviews and windows, no texts built by rule", flush=True)
+        history, candidates = fit_lstm(model, load_training_data(args, rules=False), args, started,
+                                       args.epochs, args.lr)
+        selected, accuracy, _ = choose_weights(model, candidates, history, data.validation)
+        pretraining = {"history": history, "selected_weights": selected, "validation_accuracy": accuracy,
+                       "seconds": round(time.perf_counter() - started, 1)}
+        print(f"pretraining stage: kept {selected} in {pretraining['seconds']:.0f} s; fine-tuning", flush=True)
+    fine_tuning = bool(args.pretrained_dir) or pretraining is not None
+    history, candidates = fit_lstm(model, data, args, started, *((args.finetune_epochs, args.finetune_lr)
+                                                                 if fine_tuning else (args.epochs, args.lr)))
     selected, validation_accuracy, averaged = choose_weights(model, candidates, history, data.validation)
 
     # The n-gram parts and the combining layer ---------------------------------------------
@@ -526,6 +542,8 @@ def train(args: argparse.Namespace) -> dict:
         "validation_short_accuracy": parts.get("validation_short", {}).get("model"),
         "validation_calibration_error": parts.get("validation", {}).get("calibration_error"),
         "history": history,
+        "fine_tuned_from": args.pretrained_dir or ("the pretraining stage above" if pretraining else None),
+        "pretraining": pretraining,
         "training_seconds": round(time.perf_counter() - started, 1),
         "hyperparameters": {k: v for k, v in vars(args).items() if not k.endswith("_dir")},
         "dataset": {key: data.manifest[key] for key in ("splits", "source", "files")},

@@ -22,6 +22,8 @@ GROUPS = ("data and model", "evaluation", "local stack", "checks and benchmarks"
 COMMANDS = {
     "prepare": Command("sentiment.data.prepare", "IMDb reviews -> the processed training channel", GROUPS[0]),
     "train": Command("sentiment_model.training", "train the model (what model_code/train.py runs on SageMaker)", GROUPS[0]),
+    "pretrain": Command("sentiment.training.pretrain",
+                        "build models/pretrained, the LSTM checkpoint train-default fine-tunes (slow, rarely)", GROUPS[0]),
     "train-default": Command("sentiment.training.train_default",
                              "rebuild models/default from the raw IMDb data, timed and documented", GROUPS[0]),
     "package": Command("sentiment.packaging", "build model.tar.gz (weights + code/) from a model folder", GROUPS[0]),

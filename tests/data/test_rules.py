@@ -62,9 +62,19 @@ def test_a_negated_verdict_takes_the_other_label_and_the_original_keeps_its_own(
     assert texts["original"].text == "The acting was terrible." and texts["original"].label == 0
     assert texts["negated"].label == 1
     assert texts["negated"].text in ("The acting was not terrible.", "The acting wasn't terrible.",
-                                     "The acting was never terrible.")
+                                     "The acting was never terrible.", "The acting was far from terrible.")
     assert texts["negated-clause"].label == 1 and texts["clause"].label == 0
-    assert texts["fragment"].text.startswith("Not terrible") and texts["fragment"].label == 1
+    assert texts["fragment"].text.startswith(("Not terrible", "Never terrible", "Far from terrible"))
+    assert texts["fragment"].label == 1
+
+
+def test_hardly_turns_round_only_praise():
+    lexicon = polarity_lexicon(reviews())
+    found = verdicts([Review("The acting was superb.", 1, "1_9"), Review("The acting was terrible.", 0, "2_1")] * 40,
+                     lexicon)
+    made = negation_texts(found, random.Random(11))
+    hardly = [r for r in made if "hardly" in r.text.lower()]
+    assert hardly and all("superb" in r.text and r.label == 0 for r in hardly)
 
 
 def test_sentences_that_already_negate_or_contrast_or_lean_against_their_review_are_not_verdicts():

@@ -8,9 +8,10 @@ real sentences of the training reviews and make minimal pairs whose label is kno
 
 - negation: a sentence that rests its verdict on one strongly polar word after a copula ("The
   acting was terrible.") is kept with its review's label, and also turned round by inserting a
-  negator ("The acting was not terrible.", "...wasn't...", "...never...") with the opposite
-  label; the clause up to that word is also kept alone, negated and not, and so is the bare
-  fragment ("Not terrible."), the length of what a visitor types;
+  negator ("The acting was not terrible.", "...wasn't...", "...never...", "...far from...",
+  "...hardly..." before praise) with the opposite label; the clause up to that word is also kept
+  alone, negated and not, and so is the bare fragment ("Not terrible.", "Never boring.", "Hardly
+  original."), the length of what a visitor types;
 - contrast: two such sentences of opposite verdicts, from different reviews, are joined the ways
   English joins them ("A, but B", "A. However, B", "Although A, B", "B, although A"): the clause
   the connective puts last (or first, for a trailing "although") decides the label.
@@ -158,18 +159,27 @@ def verdicts(reviews: list[Review], lexicon: Lexicon) -> list[Verdict]:
     return out
 
 
+# Negators and how often each is drawn: "hardly" reads naturally before praise ("hardly
+# original"), "never" before blame ("never boring"); "not" and "far from" before either.
+NEGATORS = {1: (("not", 0.55), ("far from", 0.15), ("hardly", 0.15), ("never", 0.15)),
+            0: (("not", 0.6), ("far from", 0.15), ("never", 0.25))}
+
+
+def _negator(label: int, rng: random.Random) -> str:
+    words, weights = zip(*NEGATORS[label])
+    return rng.choices(words, weights)[0]
+
+
 def _negate(verdict: Verdict, rng: random.Random) -> str:
     start, end = verdict.copula_span
     copula = verdict.text[start:end]
-    form = rng.random()
-    if form < 0.45:
-        negated = f"{copula} not"
-    elif form < 0.85:
+    negator = _negator(verdict.label, rng)
+    if negator == "not" and rng.random() < 0.5:
         negated = NEGATED_COPULA[copula.lower()]
         if copula[0].isupper():
             negated = negated.capitalize()
     else:
-        negated = f"{copula} never"
+        negated = f"{copula} {negator}"
     return verdict.text[:start] + negated + verdict.text[end:]
 
 
@@ -202,7 +212,7 @@ def negation_texts(found: list[Verdict], rng: random.Random) -> list[Review]:
                           f"rules:negation:{index}:negated-clause"))
         word = verdict.text[verdict.word_end - len(verdict.word):verdict.word_end]
         degree = verdict.text[verdict.copula_span[1]:verdict.word_end - len(verdict.word)].strip()
-        fragment = " ".join(part for part in ("not", degree, word) if part)
+        fragment = " ".join(part for part in (_negator(verdict.label, rng), degree, word) if part)
         out.append(Review(_sentence(fragment) + rng.choice([".", ".", "!", " at all."]), flipped,
                           f"rules:negation:{index}:fragment"))
     return out
