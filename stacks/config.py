@@ -12,6 +12,7 @@ therefore kept out of cdk.json's top level.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -23,6 +24,9 @@ from sentiment_model import recipe  # model_code/: the one statement of the trai
 from sentiment_model.dataset import has_unlabelled, unlabelled_folder  # model_code/: the dataset layout
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The pretrained checkpoint the repository commits (`sentiment pretrain` writes it). The default
+# may be absent (then the job has no `pretrained` channel); any other folder named must exist.
+DEFAULT_PRETRAINED_CHECKPOINT = REPO_ROOT / "models" / "pretrained"
 
 # CloudFormation waits at most one hour for a custom resource (its ServiceTimeout cap), so the
 # training job, spot waiting included, must end well inside that hour.
@@ -62,6 +66,11 @@ class DeploymentConfig:
     # sentiment-<stage>): what prod serves once a person has approved it. Empty: none.
     model_package_arn: str = ""
     training_data: Path = REPO_ROOT / "data" / "processed"
+    # The checkpoint the job fine-tunes (its `pretrained` channel). None (`-c pretrainedCheckpoint=`):
+    # the job starts the LSTM from word vectors. pretrainInJob=true: no channel either, the job first
+    # rebuilds the pretraining stage itself, with the whole TRAINING_BUDGET_MINUTES for both.
+    pretrained_checkpoint: Path | None = DEFAULT_PRETRAINED_CHECKPOINT
+    pretrain_in_job: bool = False
     training_instance_type: str = "ml.c5.2xlarge"
     training_use_spot: bool = False
     training_max_runtime_minutes: int = 45
@@ -179,6 +188,23 @@ class DeploymentConfig:
         return folder if has_unlabelled(folder) else None
 
     @property
+    def pretrained_channel(self) -> Path | None:
+        """The checkpoint folder the training job gets as its `pretrained` channel: pretrainedCheckpoint,
+        unless it is empty, or the default folder and absent, or pretrainInJob is set."""
+        checkpoint = self.pretrained_checkpoint
+        if not self.training_mode or self.pretrain_in_job or checkpoint is None:
+            return None
+        if checkpoint == DEFAULT_PRETRAINED_CHECKPOINT and not checkpoint.exists():
+            return None
+        return checkpoint
+
+    @property
+    def max_runtime_minutes(self) -> int:
+        """The job's hard stop: trainingMaxRuntimeMinutes, or with pretrainInJob the whole budget,
+        since the job then runs the pretraining stage before the fine-tuning."""
+        return TRAINING_BUDGET_MINUTES if self.pretrain_in_job else self.training_max_runtime_minutes
+
+    @property
     def training_mode(self) -> bool:
         return self.model_artifact is None and not self.model_package_arn
 
@@ -202,10 +228,11 @@ class DeploymentConfig:
     @property
     def hyperparameters(self) -> dict[str, str]:
         """The training job's hyperparameters, keyed by train.py's flag names: the recipe with this
-        deployment's overrides (STATED_RECIPE_FIELDS, then each other overridden field), and the
-        job's time budget."""
+        deployment's overrides (STATED_RECIPE_FIELDS, then each other overridden field), the job's
+        time budget, and pretrain-first only when set (so a job without it keeps its name)."""
         return {**recipe.hyperparameters(self.recipe_overrides, always=STATED_RECIPE_FIELDS),
-                "max-minutes": str(self.training_max_runtime_minutes - TRAINING_SAVE_MARGIN_MINUTES)}
+                "max-minutes": str(self.max_runtime_minutes - TRAINING_SAVE_MARGIN_MINUTES),
+                **({"pretrain-first": "True"} if self.pretrain_in_job else {})}
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> DeploymentConfig:
@@ -284,6 +311,7 @@ class DeploymentConfig:
                     f"trainingData: no prepared dataset at {self.training_data} (missing "
                     f"manifest.json); run `make prepare` (sentiment prepare --out "
                     f"{self.training_data}) or pass -c modelArtifact=<model.tar.gz or model dir>")
+            self._check_pretrained_checkpoint()
         elif not self.model_artifact.exists():
             raise ConfigError(f"modelArtifact: {self.model_artifact} does not exist; pass a "
                               f"model.tar.gz or an unpacked model directory")
@@ -299,6 +327,26 @@ class DeploymentConfig:
                 check_artifact(self.model_artifact, self.min_validation_accuracy)
             except QualityGateError as error:
                 raise ConfigError(f"modelArtifact: {error}") from None
+
+    def _check_pretrained_checkpoint(self) -> None:
+        checkpoint = self.pretrained_channel
+        if checkpoint is None:
+            return
+        problem = ("does not exist" if not checkpoint.exists() else "is not a folder" if not checkpoint.is_dir()
+                   else "has no model.pt" if not (checkpoint / "model.pt").is_file() else None)
+        if problem:
+            raise ConfigError(f"pretrainedCheckpoint: {checkpoint} {problem}; pass a checkpoint folder written by "
+                              f"`sentiment pretrain` (models/pretrained), or -c pretrainedCheckpoint= for none")
+        # train.py refuses another vocabulary only once the job runs; where both files are here, say it now.
+        theirs, ours = checkpoint / "vocab.json", self.training_data / "vocab.json"
+        try:
+            different = json.loads(theirs.read_text(encoding="utf-8")) != json.loads(ours.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if different:
+            raise ConfigError(f"pretrainedCheckpoint: {theirs} is not the vocabulary of trainingData's {ours}; "
+                              f"prepare the data with the checkpoint's preprocessing.json settings, or pass "
+                              f"-c pretrainedCheckpoint= for none")
 
 
 def _stage_values(stages: Any, stage: str) -> Mapping[str, Any]:
@@ -385,6 +433,11 @@ def _path(key: str, raw: Any) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+def _optional_path(key: str, raw: Any) -> Path | None:
+    """A path, or None for an empty value (`-c key=`)."""
+    return None if isinstance(raw, str) and not raw.strip() else _path(key, raw)
+
+
 def _recipe_field(name: str):
     """A recipe field's value: its type, choices and bound, as train.py checks the flag."""
     def parse(key: str, raw: Any) -> Any:
@@ -425,6 +478,8 @@ _PARSERS: Mapping[str, Callable[[str, Any], Any]] = {
         "a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/sentiment-<stage>/<version>), "
         "or empty"),
     "training_data": _path,
+    "pretrained_checkpoint": _optional_path,
+    "pretrain_in_job": _boolean,
     "training_instance_type": _INSTANCE_TYPE,
     "training_use_spot": _boolean,
     "training_max_runtime_minutes": _integer(TRAINING_SAVE_MARGIN_MINUTES + 1, TRAINING_BUDGET_MINUTES),

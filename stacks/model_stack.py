@@ -52,14 +52,15 @@ class SentimentModelStack(Stack):
         if config.training_mode:
             data = TrainingData(self, "TrainingData", bucket=artifacts_bucket, encryption_key=encryption_key,
                                 data_dir=config.training_data, retention_days=config.log_retention_days,
-                                unlabelled_dir=config.unlabelled_data)
+                                unlabelled_dir=config.unlabelled_data, pretrained_dir=config.pretrained_channel)
             training = TrainingJob(
                 self, "TrainingJob",
                 name_prefix=config.name_prefix, code_dir=MODEL_CODE_DIR, bucket=artifacts_bucket,
                 data_prefix=data.s3_prefix, data_hash=data.data_hash, unlabelled_prefix=data.unlabelled_prefix,
+                pretrained_prefix=data.pretrained_prefix, pretrained_hash=data.pretrained_hash,
                 role=role, image=train_image,
                 instance_type=config.training_instance_type, use_spot=config.training_use_spot,
-                max_runtime_minutes=config.training_max_runtime_minutes,
+                max_runtime_minutes=config.max_runtime_minutes,
                 hyperparameters=config.hyperparameters,
                 log_retention_days=config.log_retention_days,
                 min_validation_accuracy=config.min_validation_accuracy,

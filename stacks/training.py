@@ -32,12 +32,14 @@ PROVIDER_TIMEOUT = Duration.minutes(TRAINING_BUDGET_MINUTES + 5)
 
 
 def training_job_name(*, name_prefix: str, code_hash: str, data_hash: str, hyperparameters: dict[str, str],
-                      image_name: str) -> str:
+                      image_name: str, pretrained_hash: str | None = None) -> str:
     """<name_prefix>-<hash>: a name that changes exactly when something that shapes the model
-    changes. The prefix keeps stages apart: a job of the same inputs in another stage has
-    another name, so neither adopts the other's job (whose output it could not read)."""
+    changes, the checkpoint it fine-tunes included (named only when there is one, so a job
+    without keeps its name). The prefix keeps stages apart: a job of the same inputs in another
+    stage has another name, so neither adopts the other's job (whose output it could not read)."""
     identity = json.dumps({"code": code_hash, "data": data_hash, "hyperparameters": hyperparameters,
-                           "image": image_name}, sort_keys=True)
+                           "image": image_name, **({"pretrained": pretrained_hash} if pretrained_hash else {})},
+                          sort_keys=True)
     return f"{name_prefix}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
@@ -45,6 +47,7 @@ class TrainingJob(Construct):
     def __init__(self, scope: Construct, id_: str, *, name_prefix: str, code_dir: Path, bucket: s3.IBucket,
                  data_prefix: str, data_hash: str, role: SageMakerRole, image: DlcImage,
                  unlabelled_prefix: str | None = None,
+                 pretrained_prefix: str | None = None, pretrained_hash: str | None = None,
                  instance_type: str, use_spot: bool, max_runtime_minutes: int,
                  hyperparameters: dict[str, str], log_retention_days: int,
                  min_validation_accuracy: float, registry: dict[str, object] | None = None,
@@ -58,11 +61,14 @@ class TrainingJob(Construct):
             path=str(write_tarball(code_dir, packaging_dir(self) / "sourcedir.tar.gz")),
         )
         self.job_name = training_job_name(name_prefix=name_prefix, code_hash=code_hash, data_hash=data_hash,
-                                          hyperparameters=hyperparameters, image_name=image.name)
+                                          hyperparameters=hyperparameters, image_name=image.name,
+                                          pretrained_hash=pretrained_hash)
         role.allow_read_asset(source)
         role.allow_read_prefix(bucket, data_prefix)
         if unlabelled_prefix:
             role.allow_read_prefix(bucket, unlabelled_prefix)
+        if pretrained_prefix:
+            role.allow_read_prefix(bucket, pretrained_prefix)
         role.allow_write_prefix(bucket, OUTPUT_PREFIX)
         # The endpoint's model is this job's output, and nothing else under the prefix.
         role.allow_read_object(bucket.arn_for_objects(f"{OUTPUT_PREFIX}{self.job_name}/output/model.tar.gz"))
@@ -77,6 +83,7 @@ class TrainingJob(Construct):
                 # Shown by `cdk diff` next to the name, so a reviewer sees why it retrains.
                 "CodeHash": code_hash,
                 "DataHash": data_hash,
+                **({"PretrainedHash": pretrained_hash} if pretrained_hash else {}),
                 "TrainingImage": image.uri(stack),
                 "Hyperparameters": {
                     **hyperparameters,
@@ -90,6 +97,8 @@ class TrainingJob(Construct):
                 "TrainingDataUri": bucket.s3_url_for_object(data_prefix),
                 # The `unlabelled` channel: word vectors are also learned on these reviews.
                 **({"UnlabelledDataUri": bucket.s3_url_for_object(unlabelled_prefix)} if unlabelled_prefix else {}),
+                # The `pretrained` channel: the checkpoint train.py fine-tunes ($SM_CHANNEL_PRETRAINED).
+                **({"PretrainedDataUri": bucket.s3_url_for_object(pretrained_prefix)} if pretrained_prefix else {}),
                 "OutputUri": bucket.s3_url_for_object(OUTPUT_PREFIX),
                 "InstanceType": instance_type,
                 "VolumeSizeGb": 10,

@@ -1,7 +1,8 @@
 """The prepared dataset (`sentiment prepare` output) copied to a content-addressed prefix, and the
 encoded unlabelled reviews, where prepare wrote them, to one of their own (the job's `unlabelled`
-channel). Beside it, the linear baseline's figures for exactly this dataset, when `make prepare`
-wrote them (sentiment.data.baseline_figures), for the model registry."""
+channel). The pretrained checkpoint the job fine-tunes, when there is one, to a prefix of its own too
+(the `pretrained` channel). Beside it, the linear baseline's figures for exactly this dataset, when
+`make prepare` wrote them (sentiment.data.baseline_figures), for the model registry."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +23,7 @@ from stacks.uploads import upload
 class TrainingData(Construct):
     def __init__(self, scope: Construct, id_: str, *, bucket: s3.IBucket, data_dir: Path,
                  retention_days: int, unlabelled_dir: Path | None = None,
-                 encryption_key: kms.IKey | None = None) -> None:
+                 pretrained_dir: Path | None = None, encryption_key: kms.IKey | None = None) -> None:
         super().__init__(scope, id_)
         self._encryption_key = encryption_key
         self.data_hash = tree_hash(data_dir)
@@ -44,6 +45,13 @@ class TrainingData(Construct):
             self.data_hash = f"{self.data_hash}+{unlabelled_hash}"
             self.unlabelled_prefix = f"unlabelled-data/{unlabelled_hash[:16]}/"
             self._upload("UploadUnlabelled", bucket, unlabelled_dir, self.unlabelled_prefix, retention_days)
+        # Hashed apart from the dataset: the registry's DataHash stays the dataset's, and the job's
+        # name takes both (stacks/training.py).
+        self.pretrained_prefix = self.pretrained_hash = None
+        if pretrained_dir is not None:
+            self.pretrained_hash = tree_hash(pretrained_dir)
+            self.pretrained_prefix = f"pretrained/{self.pretrained_hash[:16]}/"
+            self._upload("UploadPretrained", bucket, pretrained_dir, self.pretrained_prefix, retention_days)
 
     def _upload(self, id_: str, bucket: s3.IBucket, folder: Path, prefix: str, retention_days: int):
         deployment = upload(

@@ -51,6 +51,7 @@ _HASHES = [
     (re.compile(r"[0-9a-f]{64}"), "<content-hash>"),
     (re.compile(r"\b(sentiment-[a-z]+-)[0-9a-f]{16}\b"), r"\1<inputs-hash>"),
     (re.compile(r"training-data/[0-9a-f]{16}/"), "training-data/<dataset-hash>/"),
+    (re.compile(r"pretrained/[0-9a-f]{16}/"), "pretrained/<checkpoint-hash>/"),
 ]
 
 
@@ -104,7 +105,9 @@ def render(template: dict) -> str:
 
 
 def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
-    """Templates by stack name for cdk.json's context plus overrides, with a stand-in dataset."""
+    """Templates by stack name for cdk.json's context plus overrides, with a stand-in dataset and a
+    stand-in pretrained checkpoint: the templates show the `pretrained` channel as a deployment with
+    models/pretrained has it, whether or not this checkout holds that folder."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from aws_cdk import App
 
@@ -115,7 +118,10 @@ def synthesize(overrides: dict, workdir: Path) -> dict[str, dict]:
     dataset = workdir / "dataset"
     dataset.mkdir(parents=True, exist_ok=True)
     (dataset / "manifest.json").write_text("{}")
-    context = app_context({"trainingData": str(dataset), **overrides})
+    checkpoint = workdir / "pretrained"
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    (checkpoint / "model.pt").write_bytes(b"stand-in weights")
+    context = app_context({"trainingData": str(dataset), "pretrainedCheckpoint": str(checkpoint), **overrides})
     app = App(context=context, outdir=str(workdir / "cdk.out"))
     config = DeploymentConfig.from_context(app.node.try_get_context)
     # As app.py: the pipeline stack (its stages' templates lie in nested assemblies, not read here).

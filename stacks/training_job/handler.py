@@ -34,6 +34,8 @@ else:  # the Lambda runtime, where this folder is the root
     import registry
 
 RUNNING = ("InProgress", "Stopping")
+# Input channel -> the property holding its S3 prefix; a channel whose property is absent is left out.
+CHANNELS = (("training", "TrainingDataUri"), ("unlabelled", "UnlabelledDataUri"), ("pretrained", "PretrainedDataUri"))
 JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
@@ -234,7 +236,7 @@ def training_job_request(props: dict) -> dict:
                 "S3Uri": props[key],
                 "S3DataDistributionType": "FullyReplicated",
             }},
-        } for channel, key in (("training", "TrainingDataUri"), ("unlabelled", "UnlabelledDataUri")) if props.get(key)],
+        } for channel, key in CHANNELS if props.get(key)],
         "OutputDataConfig": {"S3OutputPath": props["OutputUri"],
                              **({"KmsKeyId": props["KmsKeyId"]} if props.get("KmsKeyId") else {})},
         "ResourceConfig": {

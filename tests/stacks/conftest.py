@@ -28,6 +28,9 @@ def synth(fixtures_dir, tmp_path_factory):
 
     def run(**overrides) -> Synthesized:
         overrides.setdefault("trainingData", str(fixtures_dir / "dataset"))
+        # No `pretrained` channel unless a test asks for one: the app as tested stays the same
+        # whether or not this checkout holds models/pretrained (tests/stacks/test_pretrained_checkpoint.py).
+        overrides.setdefault("pretrainedCheckpoint", "")
         key = tuple(sorted((k, str(v)) for k, v in overrides.items()))
         if key not in cache:
             cache[key] = synthesize(tmp_path_factory.mktemp("cdk.out"), overrides)
