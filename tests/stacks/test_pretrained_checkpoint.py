@@ -13,6 +13,7 @@ from aws_cdk.assertions import Match
 from sentiment.packaging import tree_hash
 from stacks import config as config_module
 from stacks.config import TRAINING_BUDGET_MINUTES, ConfigError, DeploymentConfig
+from stacks.delivery import recorded_context
 from stacks.training_job.handler import training_job_request
 
 VOCABULARY = ["good", "bad", "film"]
@@ -188,3 +189,16 @@ def test_pretrain_in_job_does_not_read_the_checkpoint(tmp_path, folders):
 
     assert config.pretrained_channel is None
     assert config.hyperparameters["pretrain-first"] == "True"
+
+
+def test_the_pipeline_passes_a_relative_checkpoint_or_none_again_but_no_local_folder():
+    """The delivery pipeline synthesizes from its own checkout: a folder of the deploying machine
+    would not be there (nor may its path reach the template), while `-c pretrainedCheckpoint=` must
+    keep meaning no channel on every run."""
+    def recorded(value: str) -> dict:
+        return recorded_context({"pretrainedCheckpoint": value}.get)
+
+    assert recorded("/home/someone/checkpoints/pretrained") == {}
+    assert recorded("models/pretrained") == {}  # cdk.json's own value
+    assert recorded("models/pretrained-v2") == {"pretrainedCheckpoint": "models/pretrained-v2"}
+    assert recorded("") == {"pretrainedCheckpoint": ""}

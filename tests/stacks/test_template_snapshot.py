@@ -25,13 +25,13 @@ def test_snapshot_is_current(configuration, tmp_path):
 
 def test_normalization_hides_content_hashes_only():
     template = {"Code": {"S3Key": "ab" * 32 + ".zip"}, "JobName": "sentiment-prod-0123456789abcdef",
-                "Prefix": "training-data/0123456789abcdef/", "Instance": "ml.c5.2xlarge",
-                "Endpoint": "sentiment-prod", "Alarm": "sentiment-prod-rollback-5xx"}
+                "Prefix": "training-data/0123456789abcdef/", "Checkpoint": "pretrained/0123456789abcdef/",
+                "Instance": "ml.c5.2xlarge", "Endpoint": "sentiment-prod", "Alarm": "sentiment-prod-rollback-5xx"}
 
     assert snapshot_templates.normalize(template) == {
         "Code": {"S3Key": "<content-hash>.zip"}, "JobName": "sentiment-prod-<inputs-hash>",
-        "Prefix": "training-data/<dataset-hash>/", "Instance": "ml.c5.2xlarge",
-        "Endpoint": "sentiment-prod", "Alarm": "sentiment-prod-rollback-5xx"}
+        "Prefix": "training-data/<dataset-hash>/", "Checkpoint": "pretrained/<checkpoint-hash>/",
+        "Instance": "ml.c5.2xlarge", "Endpoint": "sentiment-prod", "Alarm": "sentiment-prod-rollback-5xx"}
 
 
 def test_a_configuration_that_is_gone_leaves_no_snapshot_behind():
