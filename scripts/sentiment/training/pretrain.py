@@ -21,13 +21,24 @@ from pathlib import Path
 
 from sentiment.data.reviews import default_source
 from sentiment.paths import ROOT
-from sentiment.training.train_default import PREPARE_FLAGS, recipe_flags, run
+from sentiment.training.train_default import PREPARE_FLAGS, run
 from sentiment_model.dataset import UNLABELLED_META, sha256_file, unlabelled_folder
 
 # The pretraining stage: the recipe's LSTM (its epochs and learning rate), without the texts
 # built by rule and without the n-gram parts, which the fine-tuning adds.
 PRETRAIN_FLAGS = ["--rules", "false", "--ngram-order", "0", "--threads", "1"]
+# The recipe fields the pretraining stage uses (the n-gram parts, the rules and the fine-tuning
+# fields are the fine-tuning's), shown in the README.
+PRETRAIN_RECIPE = ("embedding_dim", "hidden_dim", "num_layers", "bidirectional", "readout", "dropout", "word_dropout",
+                   "word_vectors", "context_window", "windows", "epochs", "batch_size", "lr", "weight_decay",
+                   "adversarial", "clip", "patience", "average_last", "seed")
 KEPT = ("model.pt", "model_config.json", "vocab.json", "preprocessing.json", "metrics.json", "training_curve.png")
+
+
+def recipe_flags() -> str:
+    from sentiment_model.recipe import RECIPE
+
+    return " ".join(f"--{name} {value}" for name, value in RECIPE.as_flags(PRETRAIN_RECIPE).items())
 
 
 def write_readme(target: Path, imdb: str, manifest: dict, unlabelled: dict | None, metrics: dict,
