@@ -200,5 +200,5 @@ def test_the_pipeline_passes_a_relative_checkpoint_or_none_again_but_no_local_fo
 
     assert recorded("/home/someone/checkpoints/pretrained") == {}
     assert recorded("models/pretrained") == {}  # cdk.json's own value
-    assert recorded("models/pretrained-v2") == {"pretrainedCheckpoint": "models/pretrained-v2"}
+    assert recorded("checkpoints/v2") == {"pretrainedCheckpoint": "checkpoints/v2"}
     assert recorded("") == {"pretrainedCheckpoint": ""}
