@@ -190,9 +190,10 @@ def part_logits(model: SentimentLSTM, split: EncodedSplit, batch_size: int = 256
 
 def add_ngram_part(model: SentimentLSTM, fit_on: EncodedSplit, short_fit_on: EncodedSplit | None,
                    held_out: dict[str, EncodedSplit], args) -> dict:
-    """Fits the n-gram part on the training texts, the short-text n-gram part on the sentence
-    windows (where there are windows and held-out texts to combine it on), and the combining
-    layer on the held-out texts; returns each part's accuracy alone and the whole's per held-out split."""
+    """Fits the n-gram part on the training reviews and windows, the short-text n-gram part on
+    the short texts, windows and texts built by rule (where there are some, and held-out texts
+    to combine it on), and the combining layer on the held-out texts; returns each part's
+    accuracy alone and the whole's per held-out split."""
     def fit(split: EncodedSplit, min_count: int, l2: float):
         return fit_ngram_scorer(split.ids, split.offsets, split.labels, model.config.vocab_size,
                                 order=args.ngram_order, min_count=min_count, l2=l2,
@@ -255,10 +256,11 @@ def plot_curve(history: list[dict], path: Path) -> None:
 @dataclass
 class TrainingData:
     """What training reads, shaped by --fit-all and --windows."""
-    train: EncodedSplit  # what the LSTM and the n-gram part learn from
+    train: EncodedSplit  # what the LSTM learns from: reviews, windows, texts built by rule (repeated)
+    ngram_texts: EncodedSplit  # what the n-gram part is fitted on: the reviews and their windows
     validation: EncodedSplit | None  # held-out reviews: early stopping and the combining layer
     validation_short: EncodedSplit | None  # held-out snippets, for the combining layer
-    windows: EncodedSplit | None  # the short texts the short-text n-gram part is fitted on
+    windows: EncodedSplit | None  # the short texts the short-text n-gram part is fitted on (rules once)
     validation_rules: EncodedSplit | None  # held-out texts built by rule, for the combining layer
     word_texts: EncodedSplit  # the reviews whose words the word vectors are learned from
     unlabelled: EncodedSplit | None
@@ -284,19 +286,24 @@ def load_training_data(args: argparse.Namespace, rules: bool | None = None) -> T
         windows = splits["train_windows"]
     # The texts built by rule are short, like the windows, and learnt beside them; datasets
     # prepared before them (or with --rules false) have none, and training goes on without.
+    # The n-gram part, a bag of n-grams, cannot tell which clause of a contrast decides, so it
+    # leaves them to the LSTM and the short-text part.
     validation_rules = None
+    ngram_texts = train_split if windows is None else concatenate(train_split, windows)
+    train_split = ngram_texts
     rules = args.rules if rules is None else rules
     if rules and "train_rules" in splits:
-        windows = splits["train_rules"] if windows is None else concatenate(windows, splits["train_rules"])
+        built = splits["train_rules"]
         validation_rules = splits.get("validation_rules")
         if args.fit_all and validation_rules is not None:
-            windows, validation_rules = concatenate(windows, validation_rules), None
+            built, validation_rules = concatenate(built, validation_rules), None
+        windows = built if windows is None else concatenate(windows, built)
+        for _ in range(args.rules_repeat):
+            train_split = concatenate(train_split, built)
     elif rules:
         print(f"{args.data_dir}: no train_rules split; training without texts built by rule", flush=True)
-    if windows is not None:
-        train_split = concatenate(train_split, windows)
     data = TrainingData(
-        train=train_split, validation=validation_split, validation_short=short_split,
+        train=train_split, ngram_texts=ngram_texts, validation=validation_split, validation_short=short_split,
         windows=windows, validation_rules=validation_rules, word_texts=word_texts,
         unlabelled=load_unlabelled(Path(args.unlabelled_dir), manifest) if args.unlabelled_dir else None,
         vocabulary=vocabulary, settings=TextSettings.from_json(settings_json), manifest=manifest)
@@ -527,7 +534,7 @@ def train(args: argparse.Namespace) -> dict:
                                                 ("validation_short", data.validation_short),
                                                 ("validation_rules", data.validation_rules))
                 if split is not None and len(split)}
-    parts = add_ngram_part(model, data.train, data.windows, held_out, args) if args.ngram_order else {}
+    parts = add_ngram_part(model, data.ngram_texts, data.windows, held_out, args) if args.ngram_order else {}
     if args.ngram_order and data.validation is not None:
         validation_accuracy = parts["validation"]["model"]
 

@@ -90,8 +90,20 @@ def test_fine_tuning_learns_from_the_rules_and_records_where_it_started(dataset,
     assert len(metrics["history"]) == 1
     assert "validation_rules" in metrics["validation_by_part"]
     manifest = json.loads((dataset / "manifest.json").read_text())["splits"]
-    texts = sum(manifest[name]["reviews"] for name in ("train", "train_windows", "train_rules"))
+    repeat = metrics["hyperparameters"]["rules_repeat"]
+    texts = sum(manifest[name]["reviews"] for name in ("train", "train_windows")) + repeat * manifest["train_rules"]["reviews"]
     assert f"data: {texts} training texts" in result.stdout
+
+
+def test_the_texts_built_by_rule_are_repeated_for_the_lstm_and_kept_from_the_review_ngram_part(dataset):
+    args = training.parse_args(["--data-dir", str(dataset), "--rules-repeat", "3"])
+    data = training.load_training_data(args)
+    splits = json.loads((dataset / "manifest.json").read_text())["splits"]
+    reviews, windows, built = (splits[name]["reviews"] for name in ("train", "train_windows", "train_rules"))
+    assert len(data.train) == reviews + windows + 3 * built
+    assert len(data.ngram_texts) == reviews + windows
+    assert len(data.windows) == windows + built
+    assert len(training.load_training_data(args, rules=False).train) == reviews + windows
 
 
 def test_pretrain_first_runs_both_stages_in_one_job(dataset, tmp_path):
