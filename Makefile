@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: venv node toolkits container-test test local prepare train evaluate baseline behaviour pretrain train-default bench bench-local lint synth snapshot deploy destroy bench-synth smoke batch-score clean fuzz soak audit
+.PHONY: venv node toolkits container-test test local prepare drift-profile train evaluate baseline behaviour pretrain train-default bench bench-local lint synth snapshot deploy destroy bench-synth smoke batch-score clean fuzz soak audit
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -43,6 +43,9 @@ local: venv  ## the whole system on this machine: site, API, model server
 prepare: venv  ## IMDb -> processed training channel (default source: the official tarball), and the linear baseline's figures for it, $(DATA)-baseline.json, which the registry records (about 45 s)
 	$(SENTIMENT) prepare --source $(IMDB) --out $(DATA)
 	$(SENTIMENT) baseline --dataset $(DATA) --data $(IMDB)
+
+drift-profile: venv  ## the drift check's reference profile of $(MODEL), from the held-out part of $(IMDB)'s training split, at driftProfile's default path (about 6 s)
+	$(SENTIMENT) drift --write-profile build/drift/profile.json --model $(MODEL) --reference $(IMDB)
 
 train: venv
 	$(SENTIMENT) train --data-dir $(DATA) --model-dir build/model --output-data-dir build/output
