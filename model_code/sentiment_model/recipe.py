@@ -78,7 +78,7 @@ class Recipe:
     rules: bool = _training(True, "also learn from train_rules, negated and contrasted sentences built by rule "
                                   "from the training reviews, and fit the combining layer on validation_rules "
                                   "too (where the dataset has them)")
-    rules_repeat: int = _training(1, "how many times each text built by rule is learnt per epoch (they are few "
+    rules_repeat: int = _training(3, "how many times each text built by rule is learnt per epoch (they are few "
                                      "and short beside the reviews)", bound=AT_LEAST_ONE)
     epochs: int = _training(6, "maximum epochs", bound=AT_LEAST_ONE)
     finetune_epochs: int = _training(2, "epochs when the LSTM starts from a pretrained checkpoint "
