@@ -18,7 +18,7 @@ from stacks.pipeline_stack import PIPELINE_STACK_NAME, SentimentPipelineStack
 BOOTSTRAP_QUALIFIER = "@aws-cdk/core:bootstrapQualifier"
 # Not passed again: the pipeline forces each stage, and the dataset is prepared in the build.
 NOT_RECORDED = ("stage", "pipeline")
-PATH_KEYS = ("trainingData", "pretrainedCheckpoint", "modelArtifact")
+PATH_KEYS = ("trainingData", "pretrainedCheckpoint", "modelArtifact", "driftProfile")
 
 
 def build_pipeline(app: App, get: Callable[[str], Any]) -> SentimentPipelineStack:

@@ -29,19 +29,24 @@ PIPELINE_STACK_NAME = "SentimentPipeline"
 # and the SageMaker toolkit tests (no Java 17) skip; the GitHub workflow runs those.
 TEST_COMMAND = "make test"
 SYNTH_INSTALL = ["make venv node"]
+DRIFT_PROFILE_COMMAND = "make drift-profile"
 # The CDK CLI is called directly (not through make) so each recorded context value is one shell word.
 CLI_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDK_DISABLE_CLI_TELEMETRY": "true",
            "CDK_DISABLE_VERSION_CHECK": "1"}
 
 
-def synth_commands(context: Mapping[str, str]) -> list[str]:
-    """The synth step's build commands; CodeBuild stops at the first that fails."""
+def synth_commands(context: Mapping[str, str], *, drift_profile: bool = False) -> list[str]:
+    """The synth step's build commands; CodeBuild stops at the first that fails. drift_profile:
+    a stage turns driftCheck on, so its synthesis reads the profile `make drift-profile` writes."""
     pairs = " ".join(f"-c {shlex.quote(f'{key}={value}')}" for key, value in {"pipeline": "true", **context}.items())
     return [
         TEST_COMMAND,
         # The training channel (data/processed) from the official IMDb archive; seeded, so the same
         # archive gives the same dataset hash and an unchanged recipe does not retrain.
         "make prepare",
+        # build/drift/profile.json (driftProfile's default) for models/default, against the IMDb
+        # archive prepare just cached; only when a stage checks drift (no profile, no synthesis).
+        *([DRIFT_PROFILE_COMMAND] if drift_profile else []),
         # cdk-nag runs on every stack (a finding fails synthesis); the templates go to cdk.out/.
         f"node_modules/.bin/cdk synth --no-notices --quiet {pairs}",
         # cfn-lint with the project's rules on exactly the templates the pipeline deploys.
@@ -80,7 +85,8 @@ class SentimentPipelineStack(Stack):
             synth_code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(compute_type=codebuild.ComputeType.LARGE)),
             synth=pipelines.ShellStep("Synth", input=source, env=SYNTH_ENV, install_commands=SYNTH_INSTALL,
-                                      commands=synth_commands(synth_context), primary_output_directory="cdk.out"),
+                                      commands=synth_commands(synth_context, drift_profile=dev.drift_check or prod.drift_check),
+                                      primary_output_directory="cdk.out"),
         )
         self.dev_stage = DeliveryStage(self, "Dev", config=dev)
         self.pipeline.add_stage(self.dev_stage, post=[smoke_step("SmokeDev", source, self.dev_stage.deployment.web)])

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 from collections import Counter
+from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,10 +16,11 @@ import pytest
 
 from sentiment.checks.bench_synth import CDK, cdk_environment
 from sentiment.checks.smoke import parse_args as smoke_args
+from sentiment.evaluation.drift_core import Profile, ReviewFigures, summarize
 from sentiment.paths import ROOT
 from stacks.config import ConfigError, DeploymentConfig
 from stacks.delivery import build_pipeline, recorded_context
-from stacks.pipeline_stack import PIPELINE_STACK_NAME, TEST_COMMAND
+from stacks.pipeline_stack import DRIFT_PROFILE_COMMAND, PIPELINE_STACK_NAME, TEST_COMMAND
 from stacks.review.snapshot import CONFIGURATIONS, PLACEHOLDER_PIPELINE, app_context, normalize, snapshot_path
 
 DEV, PROD, REGION = "111111111111", "222222222222", "eu-west-1"
@@ -196,6 +198,66 @@ def test_the_synth_step_passes_the_deploy_time_context_again(pipeline_app):
     for key in ("sourceRepository", "sourceConnectionArn", "devAccount", "prodAccount", "region", "alarmTopicArn"):
         assert f"-c {key}={PIPELINE[key]}" in synth
     assert synth.count("-c ") == 1 + 6 and "trainingData" not in synth
+
+
+
+def synth_step_commands(app) -> list[str]:
+    spec, _, _ = build_spec(app, "Synth", "Build")
+    return spec["phases"]["build"]["commands"]
+
+
+def write_drift_profile(path: Path) -> Path:
+    """A small valid profile: the stages' synthesis only needs one it can read."""
+    reference = [ReviewFigures(40 + i % 60, i % 3, False, (i % 10) / 10) for i in range(200)]
+    chances = {100: {"unknown_token_rate": 0.003, "length": 0.12, "not_english": 0.0, "score": 0.12}}
+    profile = Profile({"mode": "default", "vocab_size": 30000, "max_tokens": 400, "truncation": "head_tail",
+                       "stem": False, "stopwords": []}, ("the", "film", "good"), summarize(reference), chances)
+    path.write_text(profile.dumps(), encoding="utf-8")
+    return path
+
+
+def test_the_synth_step_writes_no_drift_profile_while_no_stage_checks_drift(pipeline_app):
+    """The committed pipeline's configuration leaves driftCheck off in both stages (cdk.json's
+    default), so its synth step, and its snapshot, spend no time on a profile nothing reads."""
+    shipped = json.loads((ROOT / "cdk.json").read_text())["context"]
+    assert shipped["driftCheck"] is False and "driftCheck" not in PIPELINE
+    assert not any(block.get("driftCheck") for block in shipped["stages"].values())
+
+    assert DRIFT_PROFILE_COMMAND not in synth_step_commands(pipeline_app)
+
+
+def test_stages_that_check_drift_get_their_profile_written_before_synthesis(fixtures_dir, tmp_path):
+    """Synthesis refuses driftCheck without a readable profile, and CodeBuild's checkout has none:
+    when the pipeline is deployed with the check on (recorded, so every run passes it again), the
+    synth step writes the profile after the dataset and before `cdk synth`. The deploying machine's
+    profile path is not passed again: CodeBuild reads the default path, which the step wrote."""
+    profile = write_drift_profile(tmp_path / "profile.json")
+    app = synthesize_pipeline(tmp_path / "cdk.out", {
+        **PIPELINE, "trainingData": str(fixtures_dir / "dataset"), "endpointMode": "realtime",
+        "dataCapture": "true", "driftCheck": "true", "driftProfile": str(profile)})
+    for stage in (app.stack.dev_stage, app.stack.prod_stage):
+        assert stage.deployment.web.node.try_find_child("DriftCheck") is not None
+
+    commands = synth_step_commands(app)
+    (synth,) = [index for index, command in enumerate(commands) if command.startswith("node_modules/.bin/cdk synth")]
+    assert commands.count(DRIFT_PROFILE_COMMAND) == 1
+    assert commands.index("make prepare") < commands.index(DRIFT_PROFILE_COMMAND) < synth
+    assert "-c driftCheck=true" in commands[synth] and "driftProfile" not in commands[synth]
+
+
+def test_make_drift_profile_writes_where_the_stacks_read_for_the_served_model():
+    """The target writes driftProfile's default path, from the Makefile's model and IMDb source
+    (the ones `make prepare` and the stacks use), so the synth step needs no flags."""
+    dry_run = subprocess.run(["make", "-n", "drift-profile", "MODEL=build/other-model", "IMDB=/data/imdb"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    (command,) = [line.split() for line in dry_run.splitlines() if " drift --write-profile " in line]
+    shipped = json.loads((ROOT / "cdk.json").read_text())["context"]["driftProfile"]
+    (default,) = [field.default for field in fields(DeploymentConfig) if field.name == "drift_profile"]
+
+    assert command[0].endswith("/sentiment")
+    assert ROOT / command[command.index("--write-profile") + 1] == default == ROOT / shipped
+    assert command[command.index("--model") + 1] == "build/other-model"
+    assert command[command.index("--reference") + 1] == "/data/imdb"
 
 
 def test_recorded_context_is_what_cdk_json_does_not_say_without_local_paths():
