@@ -45,8 +45,10 @@ def synthesize_pipeline(outdir: Path, context: dict) -> SimpleNamespace:
 
 @pytest.fixture(scope="module")
 def pipeline_app(fixtures_dir, tmp_path_factory):
+    # No pretrained channel, as the synth fixture's stacks have none, so that the stages can be
+    # compared with them (test_a_stage_deploys_the_stacks_make_deploy_does).
     return synthesize_pipeline(tmp_path_factory.mktemp("pipeline.out"),
-                               {**PIPELINE, "trainingData": str(fixtures_dir / "dataset")})
+                               {**PIPELINE, "trainingData": str(fixtures_dir / "dataset"), "pretrainedCheckpoint": ""})
 
 
 def joined(value) -> str:
@@ -197,7 +199,10 @@ def test_the_synth_step_passes_the_deploy_time_context_again(pipeline_app):
 
     for key in ("sourceRepository", "sourceConnectionArn", "devAccount", "prodAccount", "region", "alarmTopicArn"):
         assert f"-c {key}={PIPELINE[key]}" in synth
-    assert synth.count("-c ") == 1 + 6 and "trainingData" not in synth
+    # The fixture's empty pretrainedCheckpoint (no channel) is recorded too, so it keeps meaning
+    # no channel on every run; a path of the deploying machine (trainingData) is not.
+    assert "-c pretrainedCheckpoint= " in synth
+    assert synth.count("-c ") == 1 + 6 + 1 and "trainingData" not in synth
 
 
 
