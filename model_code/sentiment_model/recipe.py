@@ -93,7 +93,10 @@ class Recipe:
                                         "costs a second forward and backward pass per batch, 0 = off",
                                    bound=Bound(lambda value: value >= 0, "0 (off) or more"))
     clip: float = _training(1.0, "gradient norm clip")
-    patience: int = _training(2, "stop after this many epochs without a better validation accuracy")
+    select_by: str = _training("accuracy", "what 'better on validation' means for early stopping and the weights "
+                                           "kept: 'accuracy', or 'loss' (steadier; the pretraining stage's)",
+                               choices=("accuracy", "loss"))
+    patience: int = _training(2, "stop after this many epochs without a better validation figure (select_by)")
     average_last: int = _training(2, "also try the average of the last N epochs' weights and keep it if it "
                                      "scores better on validation, 0 = off")
     # numpy's generator takes seeds from 0 to 2**32 - 1.

@@ -380,25 +380,35 @@ def backward(model: SentimentLSTM, loss_fn, ids, lengths, labels,
     return logits, loss
 
 
+def selection_score(figures: dict, select_by: str) -> float:
+    """How good held-out figures are by the recipe's select_by, higher is better."""
+    return figures["accuracy"] if select_by == "accuracy" else -figures["loss"]
+
+
 @dataclass
 class Candidates:
-    """The weights training may end with: the best epoch's on validation (the latest epoch's
-    when nothing is held out), and the last `average_last` epochs', whose mean may do better."""
+    """The weights training may end with: the best epoch's on validation by select_by (the
+    latest epoch's when nothing is held out), and the last `average_last` epochs', whose mean
+    may do better."""
     average_last: int
+    select_by: str = "accuracy"
     best_state: dict | None = None
+    best_score: float = -math.inf
     best_accuracy: float = -1.0
     best_epoch: int = 0
     stale: int = 0  # epochs since the best one
     recent_states: list[dict] = field(default_factory=list)
 
-    def observe(self, model: SentimentLSTM, epoch: int, validation_accuracy: float | None) -> None:
+    def observe(self, model: SentimentLSTM, epoch: int, validation: dict | None) -> None:
+        """validation: the epoch's {"loss", "accuracy"} on the held-out reviews, None if none."""
         if self.average_last > 1:
             self.recent_states = (self.recent_states + [copy.deepcopy(model.state_dict())])[-self.average_last:]
-        if validation_accuracy is None:
+        if validation is None:
             self.best_state, self.best_epoch = copy.deepcopy(model.state_dict()), epoch
-        elif validation_accuracy > self.best_accuracy:
+        elif selection_score(validation, self.select_by) > self.best_score:
             self.best_state, self.best_epoch = copy.deepcopy(model.state_dict()), epoch
-            self.best_accuracy, self.stale = validation_accuracy, 0
+            self.best_score, self.best_accuracy, self.stale = (selection_score(validation, self.select_by),
+                                                               validation["accuracy"], 0)
         else:
             self.stale += 1
 
@@ -434,7 +444,7 @@ def fit_lstm(model: SentimentLSTM, data: TrainingData, args: argparse.Namespace,
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.1)
     history: list[dict] = []
-    candidates = Candidates(average_last=args.average_last)
+    candidates = Candidates(average_last=args.average_last, select_by=args.select_by)
     for epoch in range(1, epochs + 1):
         model.train()
         epoch_started = time.perf_counter()
@@ -454,9 +464,11 @@ def fit_lstm(model: SentimentLSTM, data: TrainingData, args: argparse.Namespace,
             progress.step(loss_sum / seen)
         progress.close()
         history.append(epoch_record(model, data.validation, epoch, loss_sum, correct, seen, epoch_started))
-        candidates.observe(model, epoch, history[-1]["validation_accuracy"])
+        record = history[-1]
+        candidates.observe(model, epoch, None if record["validation_loss"] is None else
+                           {"loss": record["validation_loss"], "accuracy": record["validation_accuracy"]})
         if candidates.stale and candidates.stale >= args.patience:  # stale is 0 after a better epoch
-            print(f"early stop: no better validation accuracy for {candidates.stale} epochs", flush=True)
+            print(f"early stop: no better validation {args.select_by} for {candidates.stale} epochs", flush=True)
             break
         if args.max_minutes and time.perf_counter() - started > args.max_minutes * 60:
             print(f"stopping: the {args.max_minutes} minute budget is spent", flush=True)
@@ -467,10 +479,10 @@ def fit_lstm(model: SentimentLSTM, data: TrainingData, args: argparse.Namespace,
 def choose_weights(model: SentimentLSTM, candidates: Candidates, history: list[dict],
                    validation: EncodedSplit | None) -> tuple[str, float, dict | None]:
     """Loads the weights to keep into the model: the best epoch's, or the mean of the last
-    epochs' when it scores better on validation (always, when nothing is held out). Epochs near
-    the end of the one-cycle schedule sit close together, and their mean often generalises
-    better than any one of them. Returns the kept weights' name and validation accuracy, and
-    the mean's validation figures."""
+    epochs' when it scores better on validation by select_by (always, when nothing is held
+    out). Epochs near the end of the one-cycle schedule sit close together, and their mean often
+    generalises better than any one of them. Returns the kept weights' name and validation
+    accuracy, and the mean's validation figures."""
     state, accuracy, averaged = candidates.best_state, candidates.best_accuracy, None
     selected = f"epoch {candidates.best_epoch}"
     recent = candidates.recent_states
@@ -482,8 +494,9 @@ def choose_weights(model: SentimentLSTM, candidates: Candidates, history: list[d
         else:
             model.load_state_dict(mean_state)
             averaged = evaluate(model, validation)
-            print(f"average of the last {len(recent)} epochs: validation acc {averaged['accuracy']:.4f}", flush=True)
-            if averaged["accuracy"] > accuracy:
+            print(f"average of the last {len(recent)} epochs: validation loss {averaged['loss']:.4f} "
+                  f"acc {averaged['accuracy']:.4f}", flush=True)
+            if selection_score(averaged, candidates.select_by) > candidates.best_score:
                 state, accuracy, selected = mean_state, averaged["accuracy"], mean_label
     model.load_state_dict(state)
     return selected, accuracy, averaged
@@ -518,7 +531,9 @@ def train(args: argparse.Namespace) -> dict:
     pretraining = None
     if args.pretrain_first and not args.pretrained_dir:
         print("pretraining stage: the LSTM on the reviews and windows, no texts built by rule", flush=True)
-        history, candidates = fit_lstm(model, load_training_data(args, rules=False), args, started,
+        # As `sentiment pretrain` does: the weights kept by validation loss.
+        pretrain_args = argparse.Namespace(**{**vars(args), "select_by": "loss"})
+        history, candidates = fit_lstm(model, load_training_data(args, rules=False), pretrain_args, started,
                                        args.epochs, args.lr)
         selected, accuracy, _ = choose_weights(model, candidates, history, data.validation)
         pretraining = {"history": history, "selected_weights": selected, "validation_accuracy": accuracy,

@@ -143,3 +143,27 @@ def test_sentiment_pretrain_writes_the_checkpoint_and_its_readme(source, tmp_pat
     assert manifest["source"]["content_sha256"] in readme and manifest["files"]["train.ids.npy"] in readme
     assert "| 1 |" in readme and "whole stage" in readme
     assert set(json.loads((target / "metrics.json").read_text())["pretrain_seconds"]) == {"prepare", "pretrain"}
+
+
+@pytest.mark.parametrize("select_by, kept", [("accuracy", 2), ("loss", 3)])
+def test_the_weights_kept_are_the_best_epoch_by_select_by(select_by, kept):
+    """Epoch 3 has the lowest validation loss but not the best accuracy: accuracy keeps epoch
+    2, loss keeps epoch 3, and patience counts epochs without a better figure of that kind."""
+    model = torch.nn.Linear(2, 1)
+    candidates = training.Candidates(average_last=0, select_by=select_by)
+    epochs = {1: {"loss": 0.40, "accuracy": 0.80}, 2: {"loss": 0.30, "accuracy": 0.90},
+              3: {"loss": 0.25, "accuracy": 0.88}}
+    for epoch, figures in epochs.items():
+        with torch.no_grad():
+            model.bias.fill_(float(epoch))
+        candidates.observe(model, epoch, figures)
+    assert candidates.best_epoch == kept
+    assert candidates.best_state["bias"].item() == float(kept)
+    assert candidates.best_accuracy == epochs[kept]["accuracy"]
+    assert candidates.stale == 3 - kept
+
+
+def test_pretrain_keeps_its_weights_by_validation_loss():
+    flags = pretrain.PRETRAIN_FLAGS
+    assert flags[flags.index("--select-by") + 1] == "loss"
+    assert training.parse_args(["--select-by", "loss"]).select_by == "loss"
