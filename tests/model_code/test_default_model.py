@@ -33,6 +33,11 @@ def handlers():
     return serving.model_fn(str(DEFAULT_MODEL))
 
 
+@pytest.fixture(scope="module")
+def predictor():
+    return load_predictor(DEFAULT_MODEL)
+
+
 @pytest.mark.parametrize(("phrase", "label"), READ_AS_A_READER_WOULD)
 def test_negated_and_contrasted_phrases_get_the_readers_label_through_the_handlers(handlers, phrase, label):
     body = json.dumps({"review": phrase})
@@ -44,8 +49,7 @@ def test_negated_and_contrasted_phrases_get_the_readers_label_through_the_handle
 
 @pytest.mark.parametrize(("phrase", "negation_sign"), [("Not bad.", 1), ("Not great.", -1),
                                                        ("It was not boring for a second.", 1)])
-def test_the_explanation_of_a_negated_phrase_marks_the_negation(phrase, negation_sign):
-    predictor = load_predictor(DEFAULT_MODEL)
+def test_the_explanation_of_a_negated_phrase_marks_the_negation(predictor, phrase, negation_sign):
     probability = predictor.predict([phrase])[0]
     weights = {word["text"].lower(): word["weight"] for word in explain(predictor, phrase, probability)["words"]}
     # "not" itself carries weight towards the phrase's reading, and a good share of it: the
